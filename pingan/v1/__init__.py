@@ -1,0 +1,1 @@
+"""Generated gRPC contract stubs (python proto/generate.py). Never edit by hand."""
