@@ -1,0 +1,56 @@
+"""Who is asking: the authenticated caller, built from a verified token only.
+
+Roles and jurisdictions come from the token, never from request fields
+(issue 7, item 1), so a caller cannot widen their own scope.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+#: Roles the hub knows by default; configurable through ``[auth] known_roles``.
+DEFAULT_KNOWN_ROLES: tuple[str, ...] = (
+    "grid_worker",
+    "community_police",
+    "street_officer",
+    "justice_officer",
+    "civil_affairs_worker",
+    "health_worker",
+    "hr_worker",
+    "social_worker",
+    "department_system",
+    "auditor",
+    "policy_owner",
+)
+
+#: ``district/street/community/grid``, e.g. ``TH/S03/C07/G05`` (DESIGN.md, Jurisdiction).
+JURISDICTION_RE = re.compile(r"^[A-Z0-9]{1,16}(/[A-Z0-9]{1,16}){0,3}$")
+
+#: Department and role names: lower-case identifiers such as ``justice``.
+IDENTIFIER_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+
+#: User and token ids: printable, no whitespace, bounded.
+OPAQUE_ID_RE = re.compile(r"^[A-Za-z0-9._:@\-]{1,128}$")
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """An authenticated person or department system, as stated by a verified token."""
+
+    user_id: str
+    department: str
+    roles: tuple[str, ...]
+    jurisdictions: tuple[str, ...]
+    token_id: str
+    expires_at: datetime
+
+    def has_role(self, role: str) -> bool:
+        return role in self.roles
+
+    def covers(self, jurisdiction: str) -> bool:
+        """Is ``jurisdiction`` inside one of the caller's scopes (path-prefix match)?"""
+        return any(
+            jurisdiction == scope or jurisdiction.startswith(scope + "/") for scope in self.jurisdictions
+        )

@@ -1,0 +1,1 @@
+"""The hub's side of the department adapters: clients, deadlines, retries, breakers."""

@@ -1,0 +1,129 @@
+"""A grpc.aio client for one department adapter, with deadline, retry and breaker.
+
+The profile service fans out to every department concurrently; one slow or dead
+department must cost its own section only. Each call therefore has a per-adapter
+deadline (default 500 ms), retries with jittered exponential backoff on
+UNAVAILABLE while the deadline allows, and goes through a circuit breaker so a
+department that is down fails fast until it comes back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from dataclasses import dataclass, field
+
+import grpc
+
+from hub.departments.breaker import BreakerSettings, CircuitBreaker
+from pingan.v1 import adapter_pb2, adapter_pb2_grpc, linkage_pb2
+
+_RETRYABLE = frozenset({grpc.StatusCode.UNAVAILABLE})
+
+
+@dataclass(frozen=True, slots=True)
+class AdapterEndpoint:
+    """Where a department adapter listens and how patiently to call it."""
+
+    name: str
+    address: str
+    deadline_ms: int = 500
+    retries: int = 2
+    backoff_ms: int = 20
+    breaker: BreakerSettings = field(default_factory=BreakerSettings)
+
+
+@dataclass(frozen=True, slots=True)
+class CallResult:
+    """Outcome of one (possibly retried) call: a response, or why there is none."""
+
+    department: str
+    response: object | None
+    error: str | None
+    code: grpc.StatusCode | None
+    latency_ms: float
+    attempts: int
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+class DepartmentClient:
+    """Calls one adapter. Create once per hub process; safe for concurrent use."""
+
+    def __init__(
+        self,
+        endpoint: AdapterEndpoint,
+        credentials: grpc.ChannelCredentials | None = None,
+        *,
+        channel_options: tuple[tuple[str, object], ...] = (),
+    ) -> None:
+        self.endpoint = endpoint
+        if credentials is None:
+            self._channel = grpc.aio.insecure_channel(endpoint.address, options=channel_options)
+        else:
+            self._channel = grpc.aio.secure_channel(endpoint.address, credentials, options=channel_options)
+        self._stub = adapter_pb2_grpc.DepartmentAdapterStub(self._channel)
+        self.breaker = CircuitBreaker(endpoint.breaker)
+        self._describe: adapter_pb2.DescribeResponse | None = None
+
+    @property
+    def name(self) -> str:
+        return self.endpoint.name
+
+    async def close(self) -> None:
+        await self._channel.close()
+
+    async def describe(self, *, refresh: bool = False) -> CallResult:
+        """Describe, cached after the first success (schemas change with a restart only)."""
+        if self._describe is not None and not refresh:
+            return CallResult(self.name, self._describe, None, None, 0.0, 0)
+        result = await self._call(self._stub.Describe, adapter_pb2.DescribeRequest())
+        if result.ok:
+            self._describe = result.response  # type: ignore[assignment]
+        return result
+
+    async def fetch(self, request: adapter_pb2.FetchRecordsRequest) -> CallResult:
+        return await self._call(self._stub.FetchRecords, request)
+
+    async def tokenize(self, request_id: str, query: linkage_pb2.IdentityQuery) -> CallResult:
+        return await self._call(self._stub.Tokenize, adapter_pb2.TokenizeRequest(request_id=request_id, query=query))
+
+    async def _call(self, method: grpc.aio.UnaryUnaryMultiCallable, request: object) -> CallResult:
+        started = time.perf_counter()
+        deadline = started + self.endpoint.deadline_ms / 1000.0
+        attempts = 0
+        if not self.breaker.allow():
+            return CallResult(self.name, None, "circuit open: department failing, not called", None, 0.0, 0)
+        last_code: grpc.StatusCode | None = None
+        last_error = "not called"
+        while True:
+            remaining = deadline - time.perf_counter()
+            if remaining <= 0:
+                break
+            attempts += 1
+            try:
+                response = await method(request, timeout=remaining)
+            except grpc.aio.AioRpcError as exc:
+                last_code = exc.code()
+                last_error = f"{last_code.name}: {exc.details() or 'no details'}"
+                if last_code not in _RETRYABLE or attempts > self.endpoint.retries:
+                    break
+                backoff = self.endpoint.backoff_ms / 1000.0 * (2 ** (attempts - 1)) * (0.5 + random.random())
+                if time.perf_counter() + backoff >= deadline:
+                    break
+                await asyncio.sleep(backoff)
+                continue
+            self.breaker.record_success()
+            return CallResult(self.name, response, None, None, _ms_since(started), attempts)
+        if last_code in (None, grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+            self.breaker.record_failure()
+            if last_code is None:
+                last_code, last_error = grpc.StatusCode.DEADLINE_EXCEEDED, "deadline exceeded"
+        return CallResult(self.name, None, last_error, last_code, _ms_since(started), attempts)
+
+
+def _ms_since(started: float) -> float:
+    return (time.perf_counter() - started) * 1000.0
