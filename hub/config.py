@@ -331,7 +331,7 @@ def _check_semantics(path: Path, config: HubConfig, env: Mapping[str, str], chec
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
 
-    if not _is_address(config.hub.listen):
+    if not _is_address(config.hub.listen, allow_any_port=True):
         raise ConfigError(path, "hub.listen", "must be host:port, e.g. '127.0.0.1:50051' or '[::]:50051'")
     for key, url in (("database.url", config.database.url), ("audit.url", config.audit.url)):
         if url is None:
@@ -427,10 +427,11 @@ def _check_semantics(path: Path, config: HubConfig, env: Mapping[str, str], chec
             raise ConfigError(path, "auth.jwks_file", str(exc)) from None
 
 
-def _is_address(text: str) -> bool:
-    """``host:port``, ``[v6]:port`` or ``unix:path`` as gRPC accepts them."""
+def _is_address(text: str, *, allow_any_port: bool = False) -> bool:
+    """``host:port``, ``[v6]:port`` or ``unix:path`` as gRPC accepts them (port 0 = any free port)."""
     match = _ADDRESS.fullmatch(text)
-    return bool(match) and (match.group(1) is None or 0 < int(match.group(1)) < 65536)
+    low = 0 if allow_any_port else 1
+    return bool(match) and (match.group(1) is None or low <= int(match.group(1)) < 65536)
 
 
 def _one_source(

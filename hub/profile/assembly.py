@@ -1,0 +1,327 @@
+"""Assemble one person's profile: decide, fetch only what is permitted, mask.
+
+Per department holding records on the person, every dataset is decided by the
+policy decision point; only the fields it permits are fetched, concurrently and
+with per-adapter deadlines; values are masked by the obligations the decision
+names (operators are policy, never chosen here). A department that does not
+answer yields an ``unavailable`` section, never a failed profile. The result
+carries everything the audit entry needs; nothing is returned before that entry
+is stored (see ``hub.profile.service``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import re
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from audit.entry import FieldDecision, Outcome, Section
+from hub.departments.client import DepartmentClient
+from hub.identity.index import PersonInfo, RecordRef
+from hub.masking.context import MaskingContext
+from hub.masking.operators import age_band
+from hub.masking.proto_field import mask_field, value_from_proto
+from hub.policy.model import Context, HeaderDecision, HeaderRequest, Resource, SectionDecision, SectionRequest, Subject
+from hub.profile.schema import HEADER_FIELDS, HEADER_HELPER_FIELD, HEADER_RISK_FIELD, field_infos, group_name
+from pingan.v1 import adapter_pb2, common_pb2, profile_pb2
+
+_CJK_NAME = re.compile(r"^[\u3400-\u9fff·・]{2,6}$")
+_NAME_HINTS = ("name", "helper", "handler", "worker", "contact", "guardian")
+WITHHELD = "withheld"
+
+
+@dataclass(frozen=True, slots=True)
+class DatasetPlan:
+    department: str
+    dataset: str
+    record_ids: tuple[str, ...]
+    spec: adapter_pb2.DatasetSpec
+    decision: SectionDecision
+    header_fields: tuple[str, ...]  # fetched for the header only, never shown in the section
+
+
+@dataclass(slots=True)
+class DepartmentPlan:
+    department: str
+    datasets: list[DatasetPlan] = field(default_factory=list)
+    unavailable: str = ""  # why the department could not even be described
+
+
+@dataclass(slots=True)
+class AssembledSection:
+    proto: profile_pb2.DepartmentSection
+    audit: Section
+    latency_ms: float = 0.0
+
+
+@dataclass(slots=True)
+class Assembly:
+    """Everything one request produced: sections, header, and what to audit."""
+
+    sections: list[AssembledSection]
+    header: profile_pb2.ProfileHeader
+    header_decision: HeaderDecision
+    policy_hashes: tuple[str, ...]
+    flags: tuple[str, ...]
+
+
+class ProfileAssembler:
+    """Decides, fetches and masks; stateless per request, shared by all requests."""
+
+    def __init__(
+        self,
+        clients: Mapping[str, DepartmentClient],
+        pdp: object,
+        masking: MaskingContext,
+    ) -> None:
+        self._clients = dict(clients)
+        self._pdp = pdp
+        self._masking = masking
+
+    # -- planning ---------------------------------------------------------------------------------
+
+    async def plan(
+        self,
+        person: PersonInfo,
+        records: Sequence[RecordRef],
+        subject: Subject,
+        purpose: str,
+        justification: str,
+        request_id: str,
+        now: dt.datetime,
+    ) -> tuple[list[DepartmentPlan], HeaderDecision]:
+        groups = tuple(sorted(group_name(g) for g in person.groups))
+        context = Context(time=now, emergency=purpose == "emergency")
+        header = await asyncio.to_thread(
+            self._pdp.decide_header,  # type: ignore[attr-defined]
+            HeaderRequest(subject, person.jurisdiction, groups, purpose, justification, context, request_id),
+        )
+        by_department: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+        for ref in records:
+            by_department[ref.department][ref.dataset].append(ref.local_record_id)
+
+        async def one(department: str, datasets: Mapping[str, list[str]]) -> DepartmentPlan:
+            plan = DepartmentPlan(department)
+            client = self._clients.get(department)
+            if client is None:
+                plan.unavailable = "department has no configured adapter"
+                return plan
+            described = await client.describe()
+            if not described.ok:
+                plan.unavailable = f"adapter did not answer Describe ({described.error})"
+                return plan
+            specs = {d.name: d for d in described.response.datasets}  # type: ignore[union-attr]
+            requests = []
+            for name in sorted(datasets):
+                spec = specs.get(name)
+                if spec is None:
+                    continue  # dataset withdrawn by the department since linkage
+                requests.append(
+                    (
+                        name,
+                        spec,
+                        SectionRequest(
+                            subject,
+                            Resource(person.jurisdiction, groups, department, name, field_infos(spec), person.person_id),
+                            purpose,
+                            justification,
+                            context,
+                            request_id,
+                        ),
+                    )
+                )
+            decisions = await asyncio.to_thread(lambda: [self._pdp.decide(r) for _, _, r in requests])  # type: ignore[attr-defined]
+            for (name, spec, _), decision in zip(requests, decisions, strict=True):
+                declared = {f.name for f in spec.fields}
+                header_fields = tuple(
+                    f
+                    for f, allowed in ((HEADER_RISK_FIELD, header.risk_level), (HEADER_HELPER_FIELD, header.responsible_helper))
+                    if allowed and f in declared
+                )
+                plan.datasets.append(
+                    DatasetPlan(department, name, tuple(sorted(datasets[name])), spec, decision, header_fields)
+                )
+            return plan
+
+        plans = await asyncio.gather(*(one(d, ds) for d, ds in sorted(by_department.items())))
+        return list(plans), header
+
+    # -- fetching and masking ---------------------------------------------------------------------
+
+    async def assemble(
+        self,
+        person: PersonInfo,
+        plans: Sequence[DepartmentPlan],
+        header_decision: HeaderDecision,
+        purpose: str,
+        request_id: str,
+    ) -> Assembly:
+        fetched = await asyncio.gather(*(self._fetch(plan, purpose, request_id) for plan in plans))
+        known_names: list[str] = []
+        for plan, (response, _, _) in zip(plans, fetched, strict=True):
+            if response is not None:
+                known_names.extend(_names_in(response))
+        masking = MaskingContext(
+            pseudonym_key=self._masking.pseudonym_key,
+            reference_date=self._masking.reference_date,
+            known_names=tuple(dict.fromkeys(known_names)),
+        )
+        header_values: dict[str, str] = {}
+        identity: dict[str, object] = {}
+        sections = []
+        for plan, (response, error, latency) in zip(plans, fetched, strict=True):
+            sections.append(self._section(plan, response, error, latency, masking, header_values, identity))
+        header = self._header(person, header_decision, header_values, identity, masking)
+        hashes = tuple(sorted({h for p in plans for d in p.datasets for h in d.decision.policy_hashes}))
+        flags = set(header_decision.flags)
+        for plan in plans:
+            for d in plan.datasets:
+                flags.update(d.decision.flags)
+        return Assembly(sections, header, header_decision, hashes, tuple(sorted(flags)))
+
+    async def _fetch(
+        self, plan: DepartmentPlan, purpose: str, request_id: str
+    ) -> tuple[adapter_pb2.FetchRecordsResponse | None, str, float]:
+        if plan.unavailable:
+            return None, plan.unavailable, 0.0
+        fetches = []
+        for d in plan.datasets:
+            fields = sorted(set(d.decision.fields) | set(d.header_fields)) if d.decision.allow else list(d.header_fields)
+            if fields:
+                fetches.append(adapter_pb2.DatasetFetch(dataset=d.dataset, local_record_ids=d.record_ids, fields=fields))
+        if not fetches:
+            return adapter_pb2.FetchRecordsResponse(), "", 0.0
+        request = adapter_pb2.FetchRecordsRequest(request_id=request_id, purpose=purpose, fetches=fetches)
+        result = await self._clients[plan.department].fetch(request)
+        if not result.ok:
+            return None, result.error or "no answer", result.latency_ms
+        return result.response, "", result.latency_ms  # type: ignore[return-value]
+
+    def _section(
+        self,
+        plan: DepartmentPlan,
+        response: adapter_pb2.FetchRecordsResponse | None,
+        error: str,
+        latency: float,
+        masking: MaskingContext,
+        header_values: dict[str, str],
+        identity: dict[str, object],
+    ) -> AssembledSection:
+        section = profile_pb2.DepartmentSection(department=plan.department)
+        datasets = tuple(d.dataset for d in plan.datasets)
+        if response is None:
+            section.outcome = common_pb2.SECTION_OUTCOME_UNAVAILABLE
+            section.reason = f"department unavailable: {error}"
+            return AssembledSection(
+                section, Section(plan.department, Outcome.UNAVAILABLE, datasets, (), _safe_reason(error)), latency
+            )
+        by_dataset = {d.dataset: d for d in plan.datasets}
+        operators: dict[str, str] = {}
+        masked = False
+        for record in response.records:
+            d = by_dataset.get(record.provenance.dataset)
+            if d is None:
+                continue  # an adapter answering for a dataset not asked: ignore, never show
+            shown = profile_pb2.DepartmentSection().records.add()
+            shown.provenance.CopyFrom(record.provenance)
+            for f in record.fields:
+                if f.name in d.header_fields:
+                    value = value_from_proto(f.value)
+                    if isinstance(value, str) and value:
+                        header_values.setdefault(f.name, value)
+                if not d.decision.allow or f.name not in d.decision.fields:
+                    continue
+                if f.name in ("name", "sex", "birth_date") and f.name not in identity:
+                    identity[f.name] = value_from_proto(f.value)
+                out = shown.fields.add()
+                out.CopyFrom(f)
+                obligation = d.decision.obligations.get(f.name)
+                operator = d.decision.fields.get(f.name)
+                if obligation is None and operator:
+                    obligation = {"operator": operator}
+                if obligation is not None:
+                    result = mask_field(out, obligation, context=masking)
+                    operators[f"{d.dataset}.{f.name}"] = WITHHELD if result.withheld else result.operator
+                    masked = True
+                else:
+                    operators.setdefault(f"{d.dataset}.{f.name}", "")
+            if shown.fields:
+                section.records.append(shown)
+        allowed = [d for d in plan.datasets if d.decision.allow]
+        for d in allowed:
+            for name in d.decision.withheld:
+                operators[f"{d.dataset}.{name}"] = WITHHELD
+                masked = True
+        reasons = sorted({r for d in plan.datasets for r in d.decision.reasons})
+        if not allowed:
+            section.outcome = common_pb2.SECTION_OUTCOME_DENIED
+            section.reason = "; ".join(reasons) or "denied by policy"
+            outcome = Outcome.DENIED
+            del section.records[:]
+        elif masked or len(allowed) < len(plan.datasets):
+            section.outcome = common_pb2.SECTION_OUTCOME_MASKED
+            denied = [d.dataset for d in plan.datasets if not d.decision.allow]
+            section.reason = f"datasets withheld: {', '.join(denied)}" if denied else ""
+            outcome = Outcome.MASKED
+        else:
+            section.outcome = common_pb2.SECTION_OUTCOME_CLEAR
+            outcome = Outcome.CLEAR
+        fields = tuple(FieldDecision(name, op) for name, op in sorted(operators.items()))
+        return AssembledSection(
+            section, Section(plan.department, outcome, datasets, fields, "; ".join(reasons)[:500]), latency
+        )
+
+    def _header(
+        self,
+        person: PersonInfo,
+        decision: HeaderDecision,
+        header_values: Mapping[str, str],
+        identity: Mapping[str, object],
+        masking: MaskingContext,
+    ) -> profile_pb2.ProfileHeader:
+        header = profile_pb2.ProfileHeader(person_id=person.person_id, jurisdiction=person.jurisdiction)
+        if person.migrant:
+            header.flags.append("residence_mismatch")
+        name = identity.get("name")
+        if isinstance(name, str) and name:
+            field_ = common_pb2.Field(name="name", value=common_pb2.FieldValue(string_value=name))
+            result = mask_field(field_, {"operator": "name_surname_only"}, context=masking)
+            if not result.withheld:
+                header.masked_name = field_.value.string_value
+        sex = identity.get("sex")
+        if isinstance(sex, str):
+            header.sex = {"男": "M", "女": "F", "1": "M", "2": "F"}.get(sex.strip(), sex.strip().upper()[:1])
+        birth = identity.get("birth_date")
+        if isinstance(birth, dt.date):
+            band = age_band(birth, masking)
+            if isinstance(band, str):
+                header.age_band = band
+        if decision.allow and decision.risk_level:
+            header.risk_level = header_values.get(HEADER_RISK_FIELD, "")
+        if decision.allow and decision.responsible_helper:
+            header.responsible_helper = header_values.get(HEADER_HELPER_FIELD, "")
+        if decision.allow and decision.groups:
+            header.groups.extend(sorted(person.groups))
+        return header
+
+
+def _names_in(response: adapter_pb2.FetchRecordsResponse) -> list[str]:
+    """Person names the profile itself holds, so free-text masking can find them."""
+    names = []
+    for record in response.records:
+        for f in record.fields:
+            if f.value.WhichOneof("kind") != "string_value":
+                continue
+            if any(h in f.name for h in _NAME_HINTS) or f.name in HEADER_FIELDS:
+                value = f.value.string_value.strip()
+                if _CJK_NAME.match(value):
+                    names.append(value)
+    return names
+
+
+def _safe_reason(error: str) -> str:
+    """Adapter errors are status names and our own messages; keep them short for the log."""
+    return error.splitlines()[0][:200] if error else ""

@@ -1,0 +1,330 @@
+"""ProfileService (grpc.aio): one request, one login, one profile.
+
+Order of work for every request, and why:
+1. authenticate the bearer token (roles and jurisdictions come from it only);
+2. validate the request (INVALID_ARGUMENT names the field, never its value);
+3. charge the caller's rate limit and refuse replayed request ids;
+4. resolve the person (raw identifiers tokenised by an adapter, then dropped);
+5. decide every department dataset, fetch only permitted fields, mask;
+6. append the audit entry and wait until it is stored (fail closed);
+7. answer with the audit receipt.
+Refusals after step 1 (unknown person, no right, rate limit) are audited too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import grpc
+
+from audit.entry import (
+    AccessEntry,
+    AuthFailureEntry,
+    Outcome,
+    PolicyVersion,
+    RateLimitedEntry,
+    Section,
+    now_rfc3339,
+)
+from audit.entry import Caller as AuditCaller
+from hub.auth.caller import Caller
+from hub.auth.errors import AuthError
+from hub.auth.bearer import status_for
+from hub.identity.index import IdentityIndex, PersonInfo
+from hub.metrics.sharing import SharingReport, sharing_report
+from hub.policy.model import Subject
+from hub.profile.assembly import Assembly, ProfileAssembler
+from hub.profile.recorder import AuditRecorder, Receipt
+from hub.profile.request import Ask, parse_household_request, parse_profile_request
+from hub.profile.resolve import PersonNotFound, PersonResolver
+from pingan.serving import StatusError, grpc_errors, permission_denied
+from pingan.v1 import profile_pb2, profile_pb2_grpc
+
+log = logging.getLogger(__name__)
+
+STATS_ROLES = frozenset({"auditor", "policy_owner", "street_officer", "department_system"})
+
+
+class ProfileServicer(profile_pb2_grpc.ProfileServiceServicer):
+    def __init__(
+        self,
+        gate: Any,
+        index: IdentityIndex,
+        resolver: PersonResolver,
+        assembler: ProfileAssembler,
+        recorder: AuditRecorder,
+    ) -> None:
+        self._gate = gate
+        self._index = index
+        self._resolver = resolver
+        self._assembler = assembler
+        self._recorder = recorder
+
+    # -- RPCs -------------------------------------------------------------------------------------
+
+    @grpc_errors
+    async def GetPersonProfile(
+        self, request: profile_pb2.GetPersonProfileRequest, context: grpc.aio.ServicerContext
+    ) -> profile_pb2.GetPersonProfileResponse:
+        started = time.perf_counter()
+        caller = await self._authenticate(context, "GetPersonProfile")
+        ask = parse_profile_request(request)
+        await self._admit(caller, ask, context, "GetPersonProfile")
+        person = await self._resolve(caller, ask, context, started)
+        assembly, receipt = await self._profile_of(caller, ask, person, context, started)
+        response = profile_pb2.GetPersonProfileResponse(header=assembly.header)
+        response.sections.extend(s.proto for s in assembly.sections)
+        if assembly.header_decision.allow and person.household_id:
+            members = await asyncio.to_thread(self._index.household_members, person.household_id)
+            for member in members:
+                if member != person.person_id:
+                    response.household.add(person_id=member)
+        response.audit.CopyFrom(_receipt(receipt, ask.request_id))
+        return response
+
+    @grpc_errors
+    async def GetHousehold(
+        self, request: profile_pb2.GetHouseholdRequest, context: grpc.aio.ServicerContext
+    ) -> profile_pb2.GetHouseholdResponse:
+        started = time.perf_counter()
+        caller = await self._authenticate(context, "GetHousehold")
+        ask = parse_household_request(request)
+        await self._admit(caller, ask, context, "GetHousehold")
+        household_id = ask.household_id
+        if not household_id:
+            person = await self._resolve(caller, ask, context, started)
+            household_id = person.household_id or ""
+            if not household_id:
+                raise StatusError(grpc.StatusCode.NOT_FOUND, "this person belongs to no known household")
+        members = await asyncio.to_thread(self._index.household_members, household_id)
+        if not members:
+            await self._audit_refusal(caller, ask, context, started, "", ("unknown_household",))
+            raise StatusError(grpc.StatusCode.NOT_FOUND, "no household with this household_id")
+        response = profile_pb2.GetHouseholdResponse(household_id=household_id)
+        receipt: Receipt | None = None
+        denied = 0
+        for member in sorted(members):
+            info = await asyncio.to_thread(self._index.person, member)
+            if info is None:
+                continue
+            try:
+                assembly, receipt = await self._profile_of(caller, ask, info, context, started, household=household_id)
+            except StatusError as exc:
+                if exc.code != grpc.StatusCode.PERMISSION_DENIED:
+                    raise
+                denied += 1
+                continue
+            header = assembly.header
+            response.headers.append(header)
+            response.members.add(person_id=member, masked_name=header.masked_name, age_band=header.age_band)
+            if info.migrant and "registered_elsewhere" not in response.flags:
+                response.flags.append("registered_elsewhere")
+        if receipt is None:
+            raise permission_denied("no member of this household is within your jurisdiction and rights")
+        if denied:
+            response.flags.append(f"members_withheld:{denied}")
+        response.audit.CopyFrom(_receipt(receipt, ask.request_id))
+        return response
+
+    @grpc_errors
+    async def WatchAlerts(self, request: profile_pb2.WatchAlertsRequest, context: grpc.aio.ServicerContext) -> Any:
+        await self._authenticate(context, "WatchAlerts")
+        raise StatusError(
+            grpc.StatusCode.UNIMPLEMENTED,
+            "WatchAlerts is not available yet: alerts need an adapter-side event feed (see docs/api.md)",
+        )
+        yield  # pragma: no cover - makes this an async generator for the streaming RPC
+
+    @grpc_errors
+    async def SharingStats(
+        self, request: profile_pb2.SharingStatsRequest, context: grpc.aio.ServicerContext
+    ) -> profile_pb2.SharingStatsResponse:
+        caller = await self._authenticate(context, "SharingStats")
+        if not STATS_ROLES.intersection(caller.roles):
+            raise permission_denied("sharing statistics need one of the roles: " + ", ".join(sorted(STATS_ROLES)))
+        since = request.since.ToDatetime(dt.timezone.utc) if request.HasField("since") else None
+        until = request.until.ToDatetime(dt.timezone.utc) if request.HasField("until") else None
+        if since and until and until <= since:
+            raise StatusError(grpc.StatusCode.INVALID_ARGUMENT, "until must be after since")
+        report = await asyncio.to_thread(
+            sharing_report, self._recorder.log, since=since, until=until, jurisdiction=request.jurisdiction.strip()
+        )
+        return _stats_proto(report)
+
+    # -- steps ------------------------------------------------------------------------------------
+
+    async def _authenticate(self, context: grpc.aio.ServicerContext, method: str) -> Caller:
+        try:
+            return self._gate.authenticate(context)
+        except StatusError as exc:
+            entry = AuthFailureEntry(
+                request_id="",
+                time=now_rfc3339(),
+                method=method,
+                reason=exc.message[:200],
+                client_address=_peer(context),
+            )
+            await self._recorder.append(entry)
+            raise
+
+    async def _admit(self, caller: Caller, ask: Ask, context: grpc.aio.ServicerContext, method: str) -> None:
+        try:
+            self._gate.admit(caller, ask.request_id)
+        except AuthError as exc:
+            if exc.reason == "rate_limited":
+                await self._recorder.append(
+                    RateLimitedEntry(ask.request_id, now_rfc3339(), _audit_caller(caller, context), method)
+                )
+            raise status_for(exc) from None
+
+    async def _resolve(
+        self, caller: Caller, ask: Ask, context: grpc.aio.ServicerContext, started: float
+    ) -> PersonInfo:
+        assert ask.lookup is not None
+        try:
+            resolved = await self._resolver.resolve(ask.lookup, ask.request_id)
+        except PersonNotFound:
+            await self._audit_refusal(caller, ask, context, started, "", ("unknown_person",))
+            raise
+        return resolved.person
+
+    async def _profile_of(
+        self,
+        caller: Caller,
+        ask: Ask,
+        person: PersonInfo,
+        context: grpc.aio.ServicerContext,
+        started: float,
+        household: str = "",
+    ) -> tuple[Assembly, Receipt]:
+        subject = Subject(caller.user_id, caller.department, caller.roles, caller.jurisdictions)
+        now = dt.datetime.now(dt.timezone.utc)
+        records = await asyncio.to_thread(self._index.records_of, person.person_id)
+        plans, header_decision = await self._assembler.plan(
+            person, records, subject, ask.purpose, ask.justification, ask.request_id, now
+        )
+        datasets = [d for p in plans for d in p.datasets]
+        if not header_decision.allow and not any(d.decision.allow for d in datasets):
+            reasons = sorted({*header_decision.reasons, *(r for d in datasets for r in d.decision.reasons)})
+            sections = tuple(
+                Section(p.department, Outcome.DENIED, tuple(d.dataset for d in p.datasets), (), "; ".join(reasons)[:500])
+                for p in plans
+            )
+            hashes = tuple(sorted({*header_decision.policy_hashes, *(h for d in datasets for h in d.decision.policy_hashes)}))
+            flags = ("denied", *((f"household:{household}",) if household else ()))
+            await self._audit_refusal(caller, ask, context, started, person.person_id, flags, sections, hashes, person)
+            raise permission_denied("access denied by policy: " + ("; ".join(reasons) or "no rule allows it"))
+        assembly = await self._assembler.assemble(person, plans, header_decision, ask.purpose, ask.request_id)
+        flags = list(assembly.flags)
+        if household:
+            flags.append(f"household:{household}")
+        if "review" in flags:
+            flags.append("break_glass_review")
+            assembly.header.flags.append("break_glass_review")
+        entry = self._access_entry(
+            caller,
+            ask,
+            context,
+            person.person_id,
+            tuple(s.audit for s in assembly.sections),
+            assembly.policy_hashes,
+            tuple(sorted(set(flags))),
+            started,
+            person,
+        )
+        receipt = await self._recorder.append(entry)
+        return assembly, receipt
+
+    async def _audit_refusal(
+        self,
+        caller: Caller,
+        ask: Ask,
+        context: grpc.aio.ServicerContext,
+        started: float,
+        person_id: str,
+        flags: tuple[str, ...],
+        sections: tuple[Section, ...] = (),
+        hashes: tuple[str, ...] = (),
+        person: PersonInfo | None = None,
+    ) -> Receipt:
+        entry = self._access_entry(caller, ask, context, person_id, sections, hashes, flags, started, person)
+        return await self._recorder.append(entry)
+
+    def _access_entry(
+        self,
+        caller: Caller,
+        ask: Ask,
+        context: grpc.aio.ServicerContext,
+        person_id: str,
+        sections: Sequence[Section],
+        hashes: Sequence[str],
+        flags: Sequence[str],
+        started: float,
+        person: PersonInfo | None,
+    ) -> AccessEntry:
+        query_terms: dict[str, str] = {}
+        kind = "household_id" if ask.household_id else (ask.lookup.kind if ask.lookup else "")
+        if ask.lookup is not None and ask.lookup.identity is not None:
+            q = ask.lookup.identity
+            query_terms = {"id_number": q.id_number, "phone": q.phone, "name": q.name, "birth_date": q.birth_date}
+        return AccessEntry(
+            request_id=ask.request_id,
+            time=now_rfc3339(),
+            caller=_audit_caller(caller, context),
+            purpose=ask.purpose,
+            person_id=person_id,
+            sections=tuple(sections),
+            justification=self._recorder.seal(ask.justification, "justification"),
+            query=self._recorder.seal_query(query_terms),
+            query_kind=kind,
+            policy_versions=tuple(PolicyVersion("bundle", h) for h in hashes),
+            latency_us=int((time.perf_counter() - started) * 1_000_000),
+            flags=tuple(flags),
+            jurisdiction=person.jurisdiction if person is not None else "",
+        )
+
+
+def _peer(context: grpc.aio.ServicerContext) -> str:
+    try:
+        return context.peer() or ""
+    except Exception:  # noqa: BLE001
+        return ""
+
+
+def _audit_caller(caller: Caller, context: grpc.aio.ServicerContext) -> AuditCaller:
+    return AuditCaller(
+        user=caller.user_id,
+        department=caller.department,
+        roles=tuple(caller.roles),
+        credential_id=caller.token_id,
+        client_address=_peer(context),
+        jurisdiction=",".join(caller.jurisdictions),
+    )
+
+
+def _receipt(receipt: Receipt, request_id: str) -> profile_pb2.AuditReceipt:
+    return profile_pb2.AuditReceipt(entry_index=receipt.index, checkpoint=receipt.checkpoint, request_id=request_id)
+
+
+def _stats_proto(report: SharingReport) -> profile_pb2.SharingStatsResponse:
+    response = profile_pb2.SharingStatsResponse(
+        latency_p50_ms=report.latency_p50_ms, latency_p95_ms=report.latency_p95_ms, requests=report.requests
+    )
+    for pair in report.pairs:
+        response.pairs.add(
+            requesting_department=pair.requesting,
+            providing_department=pair.providing,
+            clear=pair.clear,
+            masked=pair.masked,
+            denied=pair.denied,
+            unavailable=pair.unavailable,
+            sharing_rate=pair.rate,
+        )
+    for j in report.jurisdictions:
+        response.jurisdictions.add(jurisdiction=j.jurisdiction, sections=j.sections, sharing_rate=j.rate)
+    return response

@@ -1,0 +1,346 @@
+"""One hub process: every part built from a validated :class:`hub.config.HubConfig`.
+
+``HubRuntime`` owns the identity index, the policy decision point and its
+administration, the audit log (with its batching appender and checkpoint signer),
+the adapter clients and the grpc.aio server carrying ProfileService,
+AuditService and PolicyAdmin (plus health and reflection). The hub is stateless
+apart from its databases, so several runtimes can serve one PostgreSQL
+(docs/operations.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import grpc
+
+from audit.appender import BatchingAppender
+from audit.checkpoint import NoteSigner
+from audit.entry import IdentityMergeEntry, IdentitySplitEntry, PolicyChangeEntry, now_rfc3339
+from audit.sealed import Keyring
+from audit.service import add_to_server as add_audit_service
+from audit.store import AuditLog, CheckpointPolicy, EntryFilter
+from hub.auth.caller import Caller
+from hub.auth.gate import CallerGate
+from hub.config import HubConfig
+from hub.departments.client import DepartmentClient
+from hub.errors import ConfigError
+from hub.identity.index import IdentityIndex, ResolveSummary
+from hub.identity.pull import PullResult, pull
+from hub.masking.context import MIN_PSEUDONYM_KEY_BYTES, MaskingContext
+from hub.policy.admin_service import PolicyAdminService
+from hub.policy.admin_service import add_to_server as add_policy_service
+from hub.policy.administration import PolicyAdministration
+from hub.policy.bundle import PolicyBundle, default_policy_dir
+from hub.policy.decision_point import PolicyDecisionPoint
+from hub.policy.model import Subject
+from hub.policy.store import PolicyStore, StoredVersion
+from hub.profile.assembly import ProfileAssembler
+from hub.profile.recorder import AuditRecorder
+from hub.profile.resolve import PersonResolver
+from hub.profile.service import ProfileServicer
+from pingan.serving import add_standard_services, mark_serving, permission_denied
+from pingan.v1 import adapter_pb2_grpc, audit_pb2, policy_pb2, profile_pb2, profile_pb2_grpc
+
+log = logging.getLogger(__name__)
+
+SERVICE_NAMES = (
+    profile_pb2.DESCRIPTOR.services_by_name["ProfileService"].full_name,
+    audit_pb2.DESCRIPTOR.services_by_name["AuditService"].full_name,
+    policy_pb2.DESCRIPTOR.services_by_name["PolicyAdmin"].full_name,
+)
+IDENTITY_EVENT_PREFIX = "identity-event-"
+
+
+def load_key_bytes(config: HubConfig, file: Path | None, env: str | None, key: str, minimum: int) -> bytes:
+    """Key material from a file (raw bytes, or hex/base64 text) or an environment variable (hex/base64)."""
+    source = str(config.source or "hub.toml")
+    if file is not None:
+        data = file.read_bytes().strip()
+    elif env is not None:
+        text = os.environ.get(env)
+        if not text:
+            raise ConfigError(source, key, f"environment variable {env} is not set")
+        data = text.strip().encode()
+    else:
+        raise ConfigError(source, key, "a key file or environment variable is required")
+    for decode in (bytes.fromhex, base64.b64decode):
+        try:
+            decoded = decode(data.decode("ascii"))
+        except (ValueError, UnicodeDecodeError):
+            continue
+        if len(decoded) >= minimum:
+            return decoded
+    if len(data) >= minimum:
+        return data
+    raise ConfigError(source, key, f"key material must be at least {minimum} bytes")
+
+
+@dataclass(frozen=True, slots=True)
+class LinkReport:
+    pulls: tuple[PullResult, ...]
+    failures: tuple[str, ...]
+    summary: ResolveSummary | None
+    audited_events: int
+
+
+class _AuditedAdministration:
+    """PolicyAdministration whose activations and rollbacks are also audit entries."""
+
+    def __init__(self, admin: PolicyAdministration, recorder: AuditRecorder) -> None:
+        self._admin = admin
+        self._recorder = recorder
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._admin, name)
+
+    def _active_hash(self) -> str:
+        active = self._admin.store.active()
+        return active.content_hash if active is not None else ""
+
+    def approve(self, caller: Subject, content_hash: str) -> StoredVersion:
+        before = self._active_hash()
+        version = self._admin.approve(caller, content_hash)
+        self._log(version, before, caller, "activated")
+        return version
+
+    def rollback(self, caller: Subject, content_hash: str) -> StoredVersion:
+        before = self._active_hash()
+        version = self._admin.rollback(caller, content_hash)
+        self._log(version, before, caller, "rolled_back")
+        return version
+
+    def _log(self, version: StoredVersion, before: str, caller: Subject, action: str) -> None:
+        entry = PolicyChangeEntry(
+            request_id=f"policy-{action}-{version.content_hash[:16]}",
+            time=now_rfc3339(),
+            policy="bundle",
+            proposer=version.proposed_by,
+            approver=caller.user_id,
+            hash_before=before,
+            hash_after=version.content_hash,
+            action=action,
+        )
+        # Called from a worker thread (the servicer runs administration off the event loop).
+        self._recorder.append_blocking(entry)
+
+
+class HubRuntime:
+    """Build with :meth:`create`, then ``await start()``; ``await stop()`` releases everything."""
+
+    def __init__(self, config: HubConfig) -> None:
+        self.config = config
+        self.identity = IdentityIndex(config.database.url)
+        # policy
+        self.policy_store = PolicyStore.connect(config.database.url)
+        admin = PolicyAdministration(self.policy_store, self._engine_factory())
+        if self.policy_store.active() is None:
+            policies = config.policy.policies_dir or default_policy_dir()
+            admin.bootstrap(PolicyBundle.from_directory(policies), by="hub-bootstrap")
+        self.pdp = PolicyDecisionPoint(admin.load_active(), recorder=self.policy_store.record)
+        admin.pdp = self.pdp
+        # audit
+        signer = NoteSigner.load(config.audit.signing_key_file)
+        self.audit_log = AuditLog(
+            config.audit_url,
+            signer=signer,
+            policy=CheckpointPolicy(config.audit.checkpoint_every_entries, config.audit.checkpoint_every_seconds),
+        )
+        keyring = self._keyring()
+        self.recorder = AuditRecorder(self.audit_log, BatchingAppender(self.audit_log), keyring)
+        self.admin = _AuditedAdministration(admin, self.recorder)
+        # masking
+        pseudonym = load_key_bytes(
+            config,
+            config.masking.pseudonym_key_file,
+            config.masking.pseudonym_key_env,
+            "masking.pseudonym_key_file",
+            MIN_PSEUDONYM_KEY_BYTES,
+        )
+        self.masking = MaskingContext(pseudonym_key=pseudonym)
+        # departments
+        credentials = self._channel_credentials()
+        self.clients = {a.name: DepartmentClient(a.endpoint(), credentials) for a in config.adapters}
+        # callers
+        self.gate = CallerGate.from_config(config.auth)
+        self.server: grpc.aio.Server | None = None
+        self.port = 0
+
+    @classmethod
+    def create(cls, config: HubConfig) -> HubRuntime:
+        return cls(config)
+
+    # -- construction helpers ---------------------------------------------------------------------
+
+    def _engine_factory(self) -> Any:
+        if self.config.policy.engine == "opa":
+            from hub.policy.rego_opa import OpaRego, client_for
+
+            if not self.config.policy.opa_url:
+                raise ConfigError(str(self.config.source), "policy.opa_url", "required when engine = \"opa\"")
+            client = client_for(self.config.policy.opa_url, timeout=self.config.policy.decision_timeout_ms / 1000)
+            return lambda bundle: OpaRego(bundle, client)
+        from hub.policy.rego_embedded import EmbeddedRego
+
+        return EmbeddedRego
+
+    def _keyring(self) -> Keyring | None:
+        audit = self.config.audit
+        if audit.sealing_key_file is not None:
+            return Keyring.load(audit.sealing_key_file)
+        if audit.sealing_key_env is not None:
+            key = load_key_bytes(self.config, None, audit.sealing_key_env, "audit.sealing_key_env", 32)
+            if len(key) != 32:
+                raise ConfigError(str(self.config.source), "audit.sealing_key_env", "must hold a 32-byte AES-256 key")
+            return Keyring({"env": key}, "env")
+        return None
+
+    def _channel_credentials(self) -> grpc.ChannelCredentials | None:
+        tls = self.config.tls
+        if tls is None:
+            return None
+        from pingan.tls import channel_credentials
+
+        return channel_credentials(str(tls.ca_file), str(tls.cert_file), str(tls.key_file))
+
+    # -- authorisation seams for the auditor and policy-owner services ----------------------------
+
+    def _caller(self, context: Any) -> Caller:
+        return self.gate.authenticate(context)
+
+    def _subject(self, context: Any) -> Subject:
+        caller = self._caller(context)
+        return Subject(caller.user_id, caller.department, caller.roles, caller.jurisdictions)
+
+    def _authorize_auditor(self, context: Any, method: str) -> None:
+        caller = self._caller(context)
+        if "auditor" not in caller.roles:
+            raise permission_denied(f"{method} needs the auditor role")
+
+    # -- lifecycle --------------------------------------------------------------------------------
+
+    async def start(self) -> int:
+        profile = ProfileServicer(
+            self.gate,
+            self.identity,
+            PersonResolver(self.identity, list(self.clients.values())),
+            ProfileAssembler(self.clients, self.pdp, self.masking),
+            self.recorder,
+        )
+        server = grpc.aio.server(options=(("grpc.max_receive_message_length", 4 * 1024 * 1024),))
+        profile_pb2_grpc.add_ProfileServiceServicer_to_server(profile, server)
+        add_audit_service(server, self.audit_log, self._authorize_auditor)
+        add_policy_service(server, PolicyAdminService(self.admin, self._subject))  # type: ignore[arg-type]
+        health = add_standard_services(server, SERVICE_NAMES, aio=True)
+        tls = self.config.tls
+        if tls is None:
+            port = server.add_insecure_port(self.config.hub.listen)
+        else:
+            from pingan.tls import server_credentials
+
+            creds = server_credentials(
+                str(tls.cert_file), str(tls.key_file), str(tls.ca_file), require_client_auth=tls.require_client_cert
+            )
+            port = server.add_secure_port(self.config.hub.listen, creds)
+        if port == 0:
+            raise ConfigError(str(self.config.source), "hub.listen", "could not bind the address (in use?)")
+        await server.start()
+        await mark_serving(health, SERVICE_NAMES)
+        self.server, self.port = server, port
+        return port
+
+    async def stop(self, grace: float = 1.0) -> None:
+        if self.server is not None:
+            await self.server.stop(grace)
+            self.server = None
+        for client in self.clients.values():
+            await client.close()
+        self.recorder.close()
+        self.audit_log.close()
+
+    # -- linkage ----------------------------------------------------------------------------------
+
+    def link(self, departments: Sequence[str] | None = None) -> LinkReport:
+        """Pull encodings from the adapters (by watermark), resolve, and audit merges and splits."""
+        pulls, failures = [], []
+        for adapter in self.config.adapters:
+            if departments is not None and adapter.name not in departments:
+                continue
+            channel = self._sync_channel(adapter.address)
+            try:
+                result = pull(self.identity, adapter.name, adapter_pb2_grpc.DepartmentAdapterStub(channel))
+            except Exception as exc:  # noqa: BLE001 - one department down must not stop linkage of the others
+                failures.append(f"{adapter.name}: {exc}")
+                continue
+            finally:
+                channel.close()
+            pulls.append(result)
+            if result.rejected:
+                failures.append(f"{adapter.name}: batch rejected: {result.rejected}")
+        summary = self.identity.resolve()
+        audited = self._audit_identity_events()
+        return LinkReport(tuple(pulls), tuple(failures), summary, audited)
+
+    def _sync_channel(self, address: str) -> grpc.Channel:
+        tls = self.config.tls
+        if tls is None:
+            return grpc.insecure_channel(address)
+        from pingan.tls import channel_credentials
+
+        return grpc.secure_channel(
+            address, channel_credentials(str(tls.ca_file), str(tls.cert_file), str(tls.key_file))
+        )
+
+    def _audit_identity_events(self) -> int:
+        """Append every identity merge or split not yet in the log (idempotent across restarts)."""
+        last = self._last_audited_identity_event()
+        events = self.identity.events_since(last)
+        entries = []
+        for event in events:
+            request_id = f"{IDENTITY_EVENT_PREFIX}{event.seq}"
+            reason = f"{event.subject}: {event.reason}"[:500]
+            if event.kind == "merge":
+                entries.append(
+                    IdentityMergeEntry(request_id, now_rfc3339(), "resolver", tuple(event.before), ",".join(event.after), reason)
+                )
+            else:
+                entries.append(
+                    IdentitySplitEntry(request_id, now_rfc3339(), "resolver", ",".join(event.before), tuple(event.after), reason)
+                )
+        for entry in entries:
+            self.recorder.append_blocking(entry)
+        return len(entries)
+
+    def _last_audited_identity_event(self) -> int:
+        last = 0
+        for kind in ("identity_merge", "identity_split"):
+            start = 0
+            while True:
+                page = self.audit_log.query(EntryFilter(kind=kind), from_index=start, limit=1000)
+                if not page:
+                    break
+                for stored in page:
+                    request_id = stored.decode().entry.request_id
+                    if request_id.startswith(IDENTITY_EVENT_PREFIX):
+                        last = max(last, int(request_id.removeprefix(IDENTITY_EVENT_PREFIX)))
+                start = page[-1].index + 1
+        return last
+
+
+async def serve_forever(runtime: HubRuntime) -> None:
+    port = await runtime.start()
+    log.info("hub listening on port %d", port)
+    assert runtime.server is not None
+    try:
+        await runtime.server.wait_for_termination()
+    except asyncio.CancelledError:
+        pass
+    finally:
+        await runtime.stop()

@@ -1,0 +1,388 @@
+"""The scripted story behind ``pingan demo`` (issue 7, "The full demo").
+
+From nothing: synthetic departments, one adapter per department on loopback,
+linkage, a hub on the embedded defaults (SQLite, in-process Rego), then the calls
+a grid worker, a justice officer, a community police officer in an emergency,
+and an auditor would make, shown as tables. Everything started is stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import secrets
+import sqlite3
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import grpc
+from rich.console import Console
+from rich.table import Table
+
+from pingan.v1 import adapter_pb2, adapter_pb2_grpc, audit_pb2, audit_pb2_grpc, common_pb2, profile_pb2, profile_pb2_grpc
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "adapters" / "examples"
+ISSUER = "https://idp.demo.pingan/"
+AUDIENCE = "pingan-hub"
+console = Console(width=None if os.isatty(1) else 120)
+
+
+@dataclass(frozen=True)
+class Keys:
+    jwt_private: Path
+    kid: str
+    jwks: Path
+    signing_skey: Path
+    signing_vkey: Path
+    keyring: Path
+    pseudonym: Path
+
+
+def run_demo(*, persons: int, seed: int, keep: str | None) -> int:
+    if keep:
+        root = Path(keep)
+        root.mkdir(parents=True, exist_ok=True)
+        return _story(root, persons, seed)
+    with tempfile.TemporaryDirectory(prefix="pingan-demo-") as tmp:
+        return _story(Path(tmp), persons, seed)
+
+
+def _step(title: str) -> None:
+    console.rule(f"[bold]{title}")
+
+
+def _story(root: Path, persons: int, seed: int) -> int:
+    from adapters.synth.generate import generate
+
+    started = time.perf_counter()
+    data = root / "data"
+    _step(f"1. Synthetic departments: {persons} residents, seed {seed}")
+    result = generate(persons, seed, data)
+    table = Table("department", "tables", "rows")
+    for department, tables in sorted(result.tables.items()):
+        table.add_row(department, str(len(tables)), str(sum(tables.values())))
+    console.print(table)
+    os.environ["PINGAN_DATA_DIR"] = str(data)
+    os.environ.setdefault("PINGAN_LINKAGE_SECRET", secrets.token_hex(32))
+    with _adapters() as adapters:
+        _show_adapters(adapters)
+        keys = _keys(root / "keys")
+        config_path = _hub_config(root, keys, adapters)
+        return asyncio.run(_hub_story(config_path, keys, adapters, data, started))
+
+
+@contextmanager
+def _adapters() -> Iterator[dict[str, Any]]:
+    from adapters.server import AdapterServer
+
+    servers: dict[str, Any] = {}
+    try:
+        for path in sorted(EXAMPLES.glob("*.toml")):
+            server = AdapterServer.from_config(path)
+            server.start()
+            servers[path.stem] = server
+        yield servers
+    finally:
+        for server in servers.values():
+            server.stop(0.5)
+
+
+def _show_adapters(adapters: dict[str, Any]) -> None:
+    _step("2. One adapter per department, each over its own database (gRPC on loopback)")
+    table = Table("department", "address", "datasets", "fields", "sample fetch")
+    for name, server in sorted(adapters.items()):
+        with grpc.insecure_channel(server.address) as channel:
+            stub = adapter_pb2_grpc.DepartmentAdapterStub(channel)
+            described = stub.Describe(adapter_pb2.DescribeRequest(), timeout=5)
+            first = described.datasets[0]
+            sample = stub.StreamLinkage(adapter_pb2.StreamLinkageRequest(batch_size=1), timeout=10)
+            record_id = next(iter(sample)).records[0].local_record_id
+            fetched = stub.FetchRecords(
+                adapter_pb2.FetchRecordsRequest(
+                    request_id="demo-describe",
+                    purpose="statistics",
+                    fetches=[
+                        adapter_pb2.DatasetFetch(
+                            dataset=first.name, local_record_ids=[record_id], fields=[first.fields[0].name]
+                        )
+                    ],
+                ),
+                timeout=5,
+            )
+        fields = sum(len(d.fields) for d in described.datasets)
+        table.add_row(
+            name, server.address, str(len(described.datasets)), str(fields), f"{len(fetched.records)} record(s)"
+        )
+    console.print(table)
+
+
+def _keys(directory: Path) -> Keys:
+    from audit.checkpoint import NoteSigner
+    from audit.sealed import Keyring
+    from hub.auth.keys import generate_signing_key
+
+    directory.mkdir(parents=True, exist_ok=True)
+    generated = generate_signing_key(directory)
+    skey, vkey = NoteSigner.generate("pingan-demo-audit").save(directory)
+    keyring = directory / "sealing-keyring.json"
+    keyring.write_text(Keyring.generate().to_json())
+    pseudonym = directory / "pseudonym.key"
+    pseudonym.write_text(secrets.token_hex(32))
+    return Keys(generated.private_key_file, generated.kid, generated.jwks_file, skey, vkey, keyring, pseudonym)
+
+
+def _hub_config(root: Path, keys: Keys, adapters: dict[str, Any]) -> Path:
+    lines = [
+        "[hub]",
+        'listen = "127.0.0.1:0"',
+        "[database]",
+        f'url = "sqlite:///{root / "hub.db"}"',
+        "[audit]",
+        f'url = "sqlite:///{root / "audit.db"}"',
+        f'signing_key_file = "{keys.signing_skey}"',
+        f'sealing_key_file = "{keys.keyring}"',
+        "checkpoint_every_entries = 8",
+        "checkpoint_every_seconds = 1.0",
+        "[auth]",
+        f'issuer = "{ISSUER}"',
+        f'audience = "{AUDIENCE}"',
+        f'jwks_file = "{keys.jwks}"',
+        "[policy]",
+        'engine = "embedded"',
+        "[masking]",
+        f'pseudonym_key_file = "{keys.pseudonym}"',
+    ]
+    for name, server in sorted(adapters.items()):
+        lines += ["[[adapters]]", f'name = "{name}"', f'address = "{server.address}"', "breaker_reset_seconds = 1.0"]
+    path = root / "hub.toml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _token(keys: Keys, user: str, department: str, roles: list[str], jurisdictions: list[str]) -> str:
+    from hub.auth.issuer import issue_token
+    from hub.auth.keys import load_private_key
+
+    return issue_token(
+        load_private_key(keys.jwt_private),
+        kid=keys.kid,
+        issuer=ISSUER,
+        audience=AUDIENCE,
+        user_id=user,
+        department=department,
+        roles=roles,
+        jurisdictions=jurisdictions,
+        ttl=dt.timedelta(minutes=15),
+    )
+
+
+@dataclass(frozen=True)
+class Resident:
+    person_id: str
+    jurisdiction: str
+    id_number: str
+
+
+def _residents(runtime: Any, data: Path) -> list[Resident]:
+    """Residents with a valid ID in the population registry, as the demo's 'typed' queries."""
+    from adapters.config import load_config
+
+    config = load_config(EXAMPLES / "public_security.toml")
+    dataset = next(d for d in config.datasets if d.name == "population")
+    id_column = dict(dataset.identity)["id_number"]
+    found = []
+    with sqlite3.connect(data / "public_security.db") as db:
+        rows = db.execute(f'SELECT "{dataset.id_column}", "{id_column}" FROM "{dataset.table}"').fetchall()
+    for local_id, id_number in rows:
+        if not id_number or len(str(id_number)) != 18:
+            continue
+        person_id = runtime.identity.person_of("public_security", "population", str(local_id))
+        if person_id is None:
+            continue
+        info = runtime.identity.person(person_id)
+        if info is None or not info.jurisdiction:
+            continue
+        found.append(Resident(person_id, info.jurisdiction, str(id_number)))
+    return found
+
+
+async def _hub_story(config_path: Path, keys: Keys, adapters: dict[str, Any], data: Path, started: float) -> int:
+    from hub.config import load_hub_config
+    from hub.policy.jurisdiction import RoleAssignment
+    from hub.runtime import HubRuntime
+
+    runtime = HubRuntime.create(load_hub_config(config_path))
+    port = await runtime.start()
+    try:
+        _step("3. Linkage: the hub pulls keyed encodings (never raw identifiers) and resolves persons")
+        report = await asyncio.to_thread(runtime.link)
+        table = Table("department", "records pulled")
+        for p in report.pulls:
+            table.add_row(p.department, str(p.records))
+        console.print(table)
+        s = report.summary
+        console.print(f"{s.records} records -> {s.persons} persons, {s.households} households")
+
+        residents = await asyncio.to_thread(_residents, runtime, data)
+        by_grid: dict[str, list[Resident]] = {}
+        for r in residents:
+            by_grid.setdefault(r.jurisdiction, []).append(r)
+        home = _richest(runtime, residents)
+        home_grid = home.jurisdiction
+        other = next(r for g, rs in sorted(by_grid.items()) if g != home_grid for r in rs)
+        corrections = _with_group(runtime, residents, common_pb2.SENSITIVE_GROUP_COMMUNITY_CORRECTIONS)
+        street_of = lambda path: "/".join(path.split("/")[:2])  # noqa: E731
+
+        assignments = [
+            RoleAssignment("gw-wang", "grid_worker", home_grid),
+            RoleAssignment("jo-li", "justice_officer", street_of(corrections.jurisdiction)),
+            RoleAssignment("cp-zhao", "community_police", street_of(other.jurisdiction)),
+            RoleAssignment("auditor-chen", "auditor", home_grid.split("/")[0]),
+        ]
+        runtime.policy_store.add_assignments(assignments)
+        runtime.pdp.activate(runtime.admin.load_active())
+
+        tokens = {
+            "grid_worker": _token(keys, "gw-wang", "grid_office", ["grid_worker"], [home_grid]),
+            "justice": _token(keys, "jo-li", "justice", ["justice_officer"], [street_of(corrections.jurisdiction)]),
+            "police": _token(keys, "cp-zhao", "public_security", ["community_police"], [street_of(other.jurisdiction)]),
+            "auditor": _token(keys, "auditor-chen", "audit_office", ["auditor"], [home_grid.split("/")[0]]),
+        }
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            profiles = profile_pb2_grpc.ProfileServiceStub(channel)
+
+            async def ask(who: str, query: profile_pb2.PersonQuery, purpose: str, justification: str = "") -> Any:
+                md = (("authorization", f"Bearer {tokens[who]}"),)
+                request = profile_pb2.GetPersonProfileRequest(query=query, purpose=purpose, justification=justification)
+                try:
+                    return await profiles.GetPersonProfile(request, metadata=md, timeout=10)
+                except grpc.aio.AioRpcError as exc:
+                    return exc
+
+            _step(f"4. Grid worker gw-wang (grid {home_grid}) asks by ID number about a resident of that grid")
+            _show(await ask("grid_worker", profile_pb2.PersonQuery(id_number=home.id_number), "routine_visit"))
+
+            _step(f"5. The same grid worker asks about a resident of another grid ({other.jurisdiction})")
+            _show(await ask("grid_worker", profile_pb2.PersonQuery(id_number=other.id_number), "routine_visit"))
+
+            _step("6. Justice officer jo-li on a community-corrections subject in their street")
+            _show(await ask("justice", profile_pb2.PersonQuery(person_id=corrections.person_id), "case_handling"))
+
+            _step("7. Break glass: community police, emergency purpose with a justification")
+            _show(
+                await ask(
+                    "police",
+                    profile_pb2.PersonQuery(person_id=other.person_id),
+                    "emergency",
+                    "居民报警称其有自伤风险，需立即核实监护人及病史以便救援",
+                )
+            )
+
+            _step("8. The health department goes down mid-way: its section is unavailable, the profile is served")
+            adapters["health"].stop(0)
+            _show(await ask("grid_worker", profile_pb2.PersonQuery(person_id=home.person_id), "routine_visit"))
+
+            _step("9. An auditor exports the log and verifies it offline (entries, checkpoints, public key)")
+            await _audit(channel, tokens["auditor"], keys, config_path.parent)
+
+            _step("10. Sharing rates, computed from the audit log only")
+            md = (("authorization", f"Bearer {tokens['auditor']}"),)
+            stats = await profiles.SharingStats(profile_pb2.SharingStatsRequest(), metadata=md, timeout=10)
+            _show_stats(stats)
+    finally:
+        await runtime.stop()
+    console.print(f"[bold green]demo finished in {time.perf_counter() - started:.1f} s; everything it started is stopped")
+    return 0
+
+
+def _richest(runtime: Any, residents: list[Resident]) -> Resident:
+    """A resident known to health and to the most other departments (the best illustration)."""
+
+    def score(r: Resident) -> tuple[bool, int]:
+        departments = {ref.department for ref in runtime.identity.records_of(r.person_id)}
+        return ("health" in departments, len(departments))
+
+    return max(residents, key=score)
+
+
+def _with_group(runtime: Any, residents: list[Resident], group: int) -> Resident:
+    for r in residents:
+        info = runtime.identity.person(r.person_id)
+        if info is not None and group in info.groups:
+            return r
+    raise RuntimeError("the synthetic population has no community-corrections subject; use more --persons")
+
+
+def _show(result: Any) -> None:
+    if isinstance(result, grpc.aio.AioRpcError):
+        console.print(f"[red]{result.code().name}[/red]: {result.details()}")
+        return
+    h = result.header
+    console.print(
+        f"person [bold]{h.person_id}[/bold]  name {h.masked_name or '-'}  sex {h.sex or '-'}  age {h.age_band or '-'}  "
+        f"grid {h.jurisdiction}  risk {h.risk_level or '-'}  helper {h.responsible_helper or '-'}  "
+        f"flags {', '.join(h.flags) or '-'}"
+    )
+    table = Table("department", "outcome", "records", "fields shown (operator)", "reason")
+    for section in result.sections:
+        outcome = common_pb2.SectionOutcome.Name(section.outcome).removeprefix("SECTION_OUTCOME_").lower()
+        fields = []
+        if section.records:
+            for f in section.records[0].fields[:6]:
+                value = _text(f)
+                fields.append(f"{f.name}={value}" + (f" ({f.masking_operator})" if f.masking_operator else ""))
+        table.add_row(section.department, outcome, str(len(section.records)), "\n".join(fields), section.reason[:60])
+    console.print(table)
+    console.print(f"audit entry #{result.audit.entry_index} (request {result.audit.request_id[:12]}...)")
+
+
+def _text(field: common_pb2.Field) -> str:
+    if field.withheld:
+        return "[withheld]"
+    kind = field.value.WhichOneof("kind")
+    if kind is None:
+        return "-"
+    if kind == "date_value":
+        d = field.value.date_value
+        return f"{d.year:04d}-{d.month:02d}-{d.day:02d}"
+    value = str(getattr(field.value, kind))
+    return value if len(value) <= 24 else value[:24] + "..."
+
+
+async def _audit(channel: grpc.aio.Channel, token: str, keys: Keys, root: Path) -> None:
+    from audit.checkpoint import NoteVerifier
+    from audit.verify import verify_export
+
+    stub = audit_pb2_grpc.AuditServiceStub(channel)
+    md = (("authorization", f"Bearer {token}"),)
+    await asyncio.sleep(1.2)  # let the time-based checkpoint cover the newest entries
+    latest = await stub.GetLatestCheckpoint(audit_pb2.GetLatestCheckpointRequest(), metadata=md, timeout=10)
+    export = root / "audit-export.jsonl"
+    with export.open("wb") as out:
+        async for chunk in stub.ExportRange(audit_pb2.ExportRangeRequest(), metadata=md, timeout=30):
+            out.write(chunk.chunk)
+    report = verify_export(export.read_bytes().splitlines(), NoteVerifier.load(keys.signing_vkey))
+    console.print(f"latest checkpoint covers {latest.tree_size} entries")
+    console.print(f"offline verification: {report}")
+
+
+def _show_stats(stats: profile_pb2.SharingStatsResponse) -> None:
+    table = Table("requesting", "providing", "clear", "masked", "denied", "unavailable", "sharing rate")
+    for p in stats.pairs:
+        table.add_row(
+            p.requesting_department,
+            p.providing_department,
+            str(p.clear),
+            str(p.masked),
+            str(p.denied),
+            str(p.unavailable),
+            f"{p.sharing_rate:.0%}",
+        )
+    console.print(table)
+    console.print(f"{stats.requests} profile requests; p50 {stats.latency_p50_ms:.1f} ms, p95 {stats.latency_p95_ms:.1f} ms")
