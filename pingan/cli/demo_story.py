@@ -9,14 +9,10 @@ and an auditor would make, shown as tables. Everything started is stopped.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import os
-import secrets
 import sqlite3
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,23 +21,11 @@ import grpc
 from rich.console import Console
 from rich.table import Table
 
+from pingan.cli.sandbox import EXAMPLES, Keys, prepare_environment, running_adapters, write_hub_config
+
 from pingan.v1 import adapter_pb2, adapter_pb2_grpc, audit_pb2, audit_pb2_grpc, common_pb2, profile_pb2, profile_pb2_grpc
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "adapters" / "examples"
-ISSUER = "https://idp.demo.pingan/"
-AUDIENCE = "pingan-hub"
 console = Console(width=None if os.isatty(1) else 120)
-
-
-@dataclass(frozen=True)
-class Keys:
-    jwt_private: Path
-    kid: str
-    jwks: Path
-    signing_skey: Path
-    signing_vkey: Path
-    keyring: Path
-    pseudonym: Path
 
 
 def run_demo(*, persons: int, seed: int, keep: str | None) -> int:
@@ -68,29 +52,13 @@ def _story(root: Path, persons: int, seed: int) -> int:
     for department, tables in sorted(result.tables.items()):
         table.add_row(department, str(len(tables)), str(sum(tables.values())))
     console.print(table)
-    os.environ["PINGAN_DATA_DIR"] = str(data)
-    os.environ.setdefault("PINGAN_LINKAGE_SECRET", secrets.token_hex(32))
-    with _adapters() as adapters:
+    prepare_environment(data)
+    with running_adapters(root / "adapters") as adapters:
         _show_adapters(adapters)
-        keys = _keys(root / "keys")
-        config_path = _hub_config(root, keys, adapters)
+        keys = Keys.generate(root / "keys")
+        addresses = {name: server.address for name, server in adapters.items()}
+        config_path = write_hub_config(root, keys, addresses)
         return asyncio.run(_hub_story(config_path, keys, adapters, data, started))
-
-
-@contextmanager
-def _adapters() -> Iterator[dict[str, Any]]:
-    from adapters.server import AdapterServer
-
-    servers: dict[str, Any] = {}
-    try:
-        for path in sorted(EXAMPLES.glob("*.toml")):
-            server = AdapterServer.from_config(path)
-            server.start()
-            servers[path.stem] = server
-        yield servers
-    finally:
-        for server in servers.values():
-            server.stop(0.5)
 
 
 def _show_adapters(adapters: dict[str, Any]) -> None:
@@ -120,66 +88,6 @@ def _show_adapters(adapters: dict[str, Any]) -> None:
             name, server.address, str(len(described.datasets)), str(fields), f"{len(fetched.records)} record(s)"
         )
     console.print(table)
-
-
-def _keys(directory: Path) -> Keys:
-    from audit.checkpoint import NoteSigner
-    from audit.sealed import Keyring
-    from hub.auth.keys import generate_signing_key
-
-    directory.mkdir(parents=True, exist_ok=True)
-    generated = generate_signing_key(directory)
-    skey, vkey = NoteSigner.generate("pingan-demo-audit").save(directory)
-    keyring = directory / "sealing-keyring.json"
-    keyring.write_text(Keyring.generate().to_json())
-    pseudonym = directory / "pseudonym.key"
-    pseudonym.write_text(secrets.token_hex(32))
-    return Keys(generated.private_key_file, generated.kid, generated.jwks_file, skey, vkey, keyring, pseudonym)
-
-
-def _hub_config(root: Path, keys: Keys, adapters: dict[str, Any]) -> Path:
-    lines = [
-        "[hub]",
-        'listen = "127.0.0.1:0"',
-        "[database]",
-        f'url = "sqlite:///{root / "hub.db"}"',
-        "[audit]",
-        f'url = "sqlite:///{root / "audit.db"}"',
-        f'signing_key_file = "{keys.signing_skey}"',
-        f'sealing_key_file = "{keys.keyring}"',
-        "checkpoint_every_entries = 8",
-        "checkpoint_every_seconds = 1.0",
-        "[auth]",
-        f'issuer = "{ISSUER}"',
-        f'audience = "{AUDIENCE}"',
-        f'jwks_file = "{keys.jwks}"',
-        "[policy]",
-        'engine = "embedded"',
-        "[masking]",
-        f'pseudonym_key_file = "{keys.pseudonym}"',
-    ]
-    for name, server in sorted(adapters.items()):
-        lines += ["[[adapters]]", f'name = "{name}"', f'address = "{server.address}"', "breaker_reset_seconds = 1.0"]
-    path = root / "hub.toml"
-    path.write_text("\n".join(lines) + "\n")
-    return path
-
-
-def _token(keys: Keys, user: str, department: str, roles: list[str], jurisdictions: list[str]) -> str:
-    from hub.auth.issuer import issue_token
-    from hub.auth.keys import load_private_key
-
-    return issue_token(
-        load_private_key(keys.jwt_private),
-        kid=keys.kid,
-        issuer=ISSUER,
-        audience=AUDIENCE,
-        user_id=user,
-        department=department,
-        roles=roles,
-        jurisdictions=jurisdictions,
-        ttl=dt.timedelta(minutes=15),
-    )
 
 
 @dataclass(frozen=True)
@@ -249,10 +157,10 @@ async def _hub_story(config_path: Path, keys: Keys, adapters: dict[str, Any], da
         runtime.pdp.activate(runtime.admin.load_active())
 
         tokens = {
-            "grid_worker": _token(keys, "gw-wang", "grid_office", ["grid_worker"], [home_grid]),
-            "justice": _token(keys, "jo-li", "justice", ["justice_officer"], [street_of(corrections.jurisdiction)]),
-            "police": _token(keys, "cp-zhao", "public_security", ["community_police"], [street_of(other.jurisdiction)]),
-            "auditor": _token(keys, "auditor-chen", "audit_office", ["auditor"], [home_grid.split("/")[0]]),
+            "grid_worker": keys.token("gw-wang", "grid_office", ["grid_worker"], [home_grid]),
+            "justice": keys.token("jo-li", "justice", ["justice_officer"], [street_of(corrections.jurisdiction)]),
+            "police": keys.token("cp-zhao", "public_security", ["community_police"], [street_of(other.jurisdiction)]),
+            "auditor": keys.token("auditor-chen", "audit_office", ["auditor"], [home_grid.split("/")[0]]),
         }
         async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
             profiles = profile_pb2_grpc.ProfileServiceStub(channel)
