@@ -35,6 +35,7 @@ from hub.errors import ConfigError
 from hub.identity.index import IdentityIndex, ResolveSummary
 from hub.identity.pull import PullResult, pull
 from hub.masking.context import MIN_PSEUDONYM_KEY_BYTES, MaskingContext
+from hub.masking.freetext import default_masker
 from hub.policy.admin_service import PolicyAdminService
 from hub.policy.admin_service import add_to_server as add_policy_service
 from hub.policy.administration import PolicyAdministration
@@ -165,9 +166,8 @@ class HubRuntime:
             MIN_PSEUDONYM_KEY_BYTES,
         )
         self.masking = MaskingContext(pseudonym_key=pseudonym)
-        # departments
-        credentials = self._channel_credentials()
-        self.clients = {a.name: DepartmentClient(a.endpoint(), credentials) for a in config.adapters}
+        # departments: grpc.aio channels belong to an event loop, so they are made in start()
+        self.clients: dict[str, DepartmentClient] = {}
         # callers
         self.gate = CallerGate.from_config(config.auth)
         self.server: grpc.aio.Server | None = None
@@ -227,6 +227,10 @@ class HubRuntime:
     # -- lifecycle --------------------------------------------------------------------------------
 
     async def start(self) -> int:
+        # Build the free-text analyser now (about a second), not inside the first request.
+        await asyncio.to_thread(default_masker)
+        credentials = self._channel_credentials()
+        self.clients = {a.name: DepartmentClient(a.endpoint(), credentials) for a in self.config.adapters}
         profile = ProfileServicer(
             self.gate,
             self.identity,
@@ -262,6 +266,7 @@ class HubRuntime:
             self.server = None
         for client in self.clients.values():
             await client.close()
+        self.clients = {}
         self.recorder.close()
         self.audit_log.close()
 

@@ -17,6 +17,7 @@ import asyncio
 import datetime as dt
 import logging
 import time
+import uuid
 from collections.abc import Sequence
 from typing import Any
 
@@ -40,7 +41,7 @@ from hub.metrics.sharing import SharingReport, sharing_report
 from hub.policy.model import Subject
 from hub.profile.assembly import Assembly, ProfileAssembler
 from hub.profile.recorder import AuditRecorder, Receipt
-from hub.profile.request import Ask, parse_household_request, parse_profile_request
+from hub.profile.request import REQUEST_ID_RE, Ask, parse_household_request, parse_profile_request
 from hub.profile.resolve import PersonNotFound, PersonResolver
 from pingan.serving import StatusError, grpc_errors, permission_denied
 from pingan.v1 import profile_pb2, profile_pb2_grpc
@@ -72,7 +73,7 @@ class ProfileServicer(profile_pb2_grpc.ProfileServiceServicer):
         self, request: profile_pb2.GetPersonProfileRequest, context: grpc.aio.ServicerContext
     ) -> profile_pb2.GetPersonProfileResponse:
         started = time.perf_counter()
-        caller = await self._authenticate(context, "GetPersonProfile")
+        caller = await self._authenticate(context, "GetPersonProfile", request.request_id)
         ask = parse_profile_request(request)
         await self._admit(caller, ask, context, "GetPersonProfile")
         person = await self._resolve(caller, ask, context, started)
@@ -92,7 +93,7 @@ class ProfileServicer(profile_pb2_grpc.ProfileServiceServicer):
         self, request: profile_pb2.GetHouseholdRequest, context: grpc.aio.ServicerContext
     ) -> profile_pb2.GetHouseholdResponse:
         started = time.perf_counter()
-        caller = await self._authenticate(context, "GetHousehold")
+        caller = await self._authenticate(context, "GetHousehold", request.request_id)
         ask = parse_household_request(request)
         await self._admit(caller, ask, context, "GetHousehold")
         household_id = ask.household_id
@@ -158,12 +159,13 @@ class ProfileServicer(profile_pb2_grpc.ProfileServiceServicer):
 
     # -- steps ------------------------------------------------------------------------------------
 
-    async def _authenticate(self, context: grpc.aio.ServicerContext, method: str) -> Caller:
+    async def _authenticate(self, context: grpc.aio.ServicerContext, method: str, request_id: str = "") -> Caller:
         try:
             return self._gate.authenticate(context)
         except StatusError as exc:
+            valid = bool(request_id) and REQUEST_ID_RE.match(request_id) is not None
             entry = AuthFailureEntry(
-                request_id="",
+                request_id=request_id if valid else uuid.uuid4().hex,
                 time=now_rfc3339(),
                 method=method,
                 reason=exc.message[:200],

@@ -1,0 +1,186 @@
+"""GetPersonProfile end to end: real adapters, real hub, real audit log (issue 7).
+
+Each outcome a caller can meet is checked with its gRPC status and, where the
+issue asks for it, the audit entry it leaves behind.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+import grpc
+import pytest
+
+from audit.entry import AccessEntry, AuthFailureEntry, Outcome
+from pingan.v1 import common_pb2, profile_pb2
+
+CLEAR, MASKED, DENIED, UNAVAILABLE = (
+    common_pb2.SECTION_OUTCOME_CLEAR,
+    common_pb2.SECTION_OUTCOME_MASKED,
+    common_pb2.SECTION_OUTCOME_DENIED,
+    common_pb2.SECTION_OUTCOME_UNAVAILABLE,
+)
+
+
+def _code(call) -> grpc.StatusCode:  # type: ignore[no-untyped-def]
+    with pytest.raises(grpc.RpcError) as info:
+        call()
+    return info.value.code()
+
+
+def test_grid_worker_gets_one_profile_from_every_department(deployment) -> None:  # type: ignore[no-untyped-def]
+    home = deployment.home
+    before = deployment.audit_size()
+    response = deployment.profile("grid_worker", id_number=home.id_number)
+    assert response.header.person_id == home.person_id
+    assert response.header.jurisdiction == home.jurisdiction
+    assert {s.department for s in response.sections} == set(home.departments)
+    assert all(s.outcome in (CLEAR, MASKED, DENIED) for s in response.sections)
+    # the name in the header is masked to the surname, the raw ID number never comes back
+    assert response.header.masked_name and "*" in response.header.masked_name
+    assert home.id_number not in str(response)
+    # the access was logged before the response, and the receipt points at it
+    assert deployment.audit_size() > before
+    entry = deployment.runtime.audit_log.entry(response.audit.entry_index).decode().entry
+    assert isinstance(entry, AccessEntry)
+    assert entry.person_id == home.person_id and entry.caller.user == "gw-1"
+    assert entry.query_kind == "id_number" and entry.query is not None  # sealed, never plain
+    assert {s.department for s in entry.sections} == set(home.departments)
+    assert entry.jurisdiction == home.jurisdiction
+    assert response.audit.request_id == entry.request_id
+
+
+def test_records_keep_their_provenance_and_stay_separate(deployment) -> None:  # type: ignore[no-untyped-def]
+    response = deployment.profile("grid_worker", person_id=deployment.home.person_id)
+    for section in response.sections:
+        ids = [(r.provenance.dataset, r.provenance.local_record_id) for r in section.records]
+        assert len(ids) == len(set(ids))
+        for record in section.records:
+            assert record.provenance.department == section.department
+            assert record.provenance.local_record_id
+
+
+def test_grid_worker_never_sees_health_details(deployment) -> None:  # type: ignore[no-untyped-def]
+    response = deployment.profile("grid_worker", person_id=deployment.home.person_id)
+    for section in response.sections:
+        for record in section.records:
+            for f in record.fields:
+                if f.classification.category == common_pb2.CATEGORY_HEALTH:
+                    assert f.classification.grade < common_pb2.GRADE_L4_HIGHLY_SENSITIVE
+
+
+def test_out_of_jurisdiction_is_denied_and_audited(deployment) -> None:  # type: ignore[no-untyped-def]
+    other = deployment.other
+    before = deployment.audit_size()
+    assert _code(lambda: deployment.profile("grid_worker", person_id=other.person_id)) == grpc.StatusCode.PERMISSION_DENIED
+    entry = deployment.last_entry()
+    assert deployment.audit_size() == before + 1
+    assert isinstance(entry, AccessEntry) and entry.person_id == other.person_id
+    assert entry.sections and all(s.outcome is Outcome.DENIED for s in entry.sections)
+
+
+def test_unknown_person_is_not_found_and_audited(deployment) -> None:  # type: ignore[no-untyped-def]
+    before = deployment.audit_size()
+    code = _code(lambda: deployment.profile("grid_worker", person_id="p-does-not-exist"))
+    assert code == grpc.StatusCode.NOT_FOUND
+    entry = deployment.last_entry()
+    assert deployment.audit_size() == before + 1
+    assert isinstance(entry, AccessEntry) and "unknown_person" in entry.flags and not entry.sections
+    # an ID number nobody holds (valid check digit) is also NOT_FOUND, and not echoed
+    with pytest.raises(grpc.RpcError) as info:
+        deployment.profile("grid_worker", id_number="11010519491231002X")
+    assert info.value.code() == grpc.StatusCode.NOT_FOUND
+    assert "11010519491231002X" not in (info.value.details() or "")
+
+
+@pytest.mark.parametrize(
+    ("query", "purpose"),
+    [({}, "routine_visit"), ({"id_number": "123"}, "routine_visit"), ({"person_id": "p-1234"}, ""), ({"phone": "1"}, "routine_visit")],
+)
+def test_malformed_requests_are_invalid_argument(deployment, query, purpose) -> None:  # type: ignore[no-untyped-def]
+    assert _code(lambda: deployment.profile("grid_worker", purpose=purpose, **query)) == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_expired_and_forged_tokens_are_unauthenticated_and_audited(deployment, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from pingan.cli.sandbox import Keys
+
+    home = deployment.home
+    expired = deployment.keys.token(
+        "gw-1", "grid_office", ["grid_worker"], [home.jurisdiction], ttl=dt.timedelta(minutes=5),
+        now=dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=1),
+    )
+    forged = Keys.generate(tmp_path / "other").token("gw-1", "grid_office", ["grid_worker"], [home.jurisdiction])
+    request = profile_pb2.GetPersonProfileRequest(
+        query=profile_pb2.PersonQuery(person_id=home.person_id), purpose="routine_visit"
+    )
+    for token in (expired, forged, "not-a-jwt"):
+        before = deployment.audit_size()
+        with pytest.raises(grpc.RpcError) as info:
+            deployment.stub.GetPersonProfile(request, metadata=(("authorization", f"Bearer {token}"),), timeout=10)
+        assert info.value.code() == grpc.StatusCode.UNAUTHENTICATED
+        assert "Traceback" not in (info.value.details() or "")
+        assert deployment.audit_size() == before + 1
+        assert isinstance(deployment.last_entry(), AuthFailureEntry)
+    with pytest.raises(grpc.RpcError) as info:
+        deployment.stub.GetPersonProfile(request, timeout=10)
+    assert info.value.code() == grpc.StatusCode.UNAUTHENTICATED
+
+
+def test_justice_officer_sees_corrections_of_their_street(deployment) -> None:  # type: ignore[no-untyped-def]
+    subject = deployment.corrections
+    response = deployment.profile("justice", purpose="case_handling", person_id=subject.person_id)
+    justice = next(s for s in response.sections if s.department == "justice")
+    assert justice.outcome in (CLEAR, MASKED)
+    datasets = {r.provenance.dataset for r in justice.records}
+    assert "corrections" in datasets
+    assert response.header.risk_level  # the header shows the risk level to the responsible officer
+
+
+def test_a_department_going_down_makes_its_section_unavailable_and_comes_back(deployment) -> None:  # type: ignore[no-untyped-def]
+    home = deployment.home
+    assert "health" in home.departments
+    deployment.adapters["health"].stop(0)
+    try:
+        response = deployment.profile("grid_worker", person_id=home.person_id)
+        health = next(s for s in response.sections if s.department == "health")
+        assert health.outcome == UNAVAILABLE and "unavailable" in health.reason
+        assert any(s.outcome in (CLEAR, MASKED) for s in response.sections if s.department != "health")
+        entry = deployment.runtime.audit_log.entry(response.audit.entry_index).decode().entry
+        assert next(s for s in entry.sections if s.department == "health").outcome is Outcome.UNAVAILABLE
+    finally:
+        deployment.restart_adapter("health")
+    deadline = time.monotonic() + 10
+    while True:  # the breaker lets a trial call through after its reset time
+        response = deployment.profile("grid_worker", person_id=home.person_id)
+        health = next(s for s in response.sections if s.department == "health")
+        if health.outcome != UNAVAILABLE or time.monotonic() > deadline:
+            break
+        time.sleep(0.3)
+    assert health.outcome in (CLEAR, MASKED, DENIED)
+
+
+def test_household_request_returns_members_as_policy_allows(deployment) -> None:  # type: ignore[no-untyped-def]
+    home = deployment.home
+    request = profile_pb2.GetHouseholdRequest(
+        query=profile_pb2.PersonQuery(person_id=home.person_id), purpose="routine_visit"
+    )
+    response = deployment.stub.GetHousehold(request, metadata=deployment.md("grid_worker"), timeout=30)
+    assert response.household_id
+    assert home.person_id in {m.person_id for m in response.members}
+    assert response.audit.request_id
+
+
+def test_sharing_stats_come_from_the_audit_log(deployment) -> None:  # type: ignore[no-untyped-def]
+    deployment.profile("grid_worker", person_id=deployment.home.person_id)
+    stats = deployment.stub.SharingStats(profile_pb2.SharingStatsRequest(), metadata=deployment.md("auditor"), timeout=30)
+    pairs = {(p.requesting_department, p.providing_department): p for p in stats.pairs}
+    assert ("grid_office", "public_security") in pairs
+    for p in stats.pairs:
+        total = p.clear + p.masked + p.denied + p.unavailable
+        assert p.sharing_rate == pytest.approx((p.clear + p.masked) / total)
+    assert stats.requests > 0 and stats.latency_p50_ms > 0
+    # a grid worker may not read them
+    with pytest.raises(grpc.RpcError) as info:
+        deployment.stub.SharingStats(profile_pb2.SharingStatsRequest(), metadata=deployment.md("grid_worker"), timeout=10)
+    assert info.value.code() == grpc.StatusCode.PERMISSION_DENIED
