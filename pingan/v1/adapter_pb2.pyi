@@ -124,3 +124,37 @@ class FetchRecordsResponse(_message.Message):
     missing: _containers.RepeatedScalarFieldContainer[str]
     read_at: _timestamp_pb2.Timestamp
     def __init__(self, records: _Optional[_Iterable[_Union[_common_pb2.Record, _Mapping]]] = ..., missing: _Optional[_Iterable[str]] = ..., read_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ListAlertsRequest(_message.Message):
+    __slots__ = ("request_id", "since", "limit")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    SINCE_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    since: _timestamp_pb2.Timestamp
+    limit: int
+    def __init__(self, request_id: _Optional[str] = ..., since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class DepartmentAlert(_message.Message):
+    __slots__ = ("alert_id", "kind", "dataset", "local_record_id", "raised_at", "severity", "detail")
+    ALERT_ID_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    DATASET_FIELD_NUMBER: _ClassVar[int]
+    LOCAL_RECORD_ID_FIELD_NUMBER: _ClassVar[int]
+    RAISED_AT_FIELD_NUMBER: _ClassVar[int]
+    SEVERITY_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_FIELD_NUMBER: _ClassVar[int]
+    alert_id: str
+    kind: str
+    dataset: str
+    local_record_id: str
+    raised_at: _timestamp_pb2.Timestamp
+    severity: str
+    detail: str
+    def __init__(self, alert_id: _Optional[str] = ..., kind: _Optional[str] = ..., dataset: _Optional[str] = ..., local_record_id: _Optional[str] = ..., raised_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., severity: _Optional[str] = ..., detail: _Optional[str] = ...) -> None: ...
+
+class ListAlertsResponse(_message.Message):
+    __slots__ = ("alerts",)
+    ALERTS_FIELD_NUMBER: _ClassVar[int]
+    alerts: _containers.RepeatedCompositeFieldContainer[DepartmentAlert]
+    def __init__(self, alerts: _Optional[_Iterable[_Union[DepartmentAlert, _Mapping]]] = ...) -> None: ...

@@ -55,6 +55,11 @@ class DepartmentAdapterStub:
                 request_serializer=pingan_dot_v1_dot_adapter__pb2.FetchRecordsRequest.SerializeToString,
                 response_deserializer=pingan_dot_v1_dot_adapter__pb2.FetchRecordsResponse.FromString,
                 _registered_method=True)
+        self.ListAlerts = channel.unary_unary(
+                '/pingan.v1.DepartmentAdapter/ListAlerts',
+                request_serializer=pingan_dot_v1_dot_adapter__pb2.ListAlertsRequest.SerializeToString,
+                response_deserializer=pingan_dot_v1_dot_adapter__pb2.ListAlertsResponse.FromString,
+                _registered_method=True)
 
 
 class DepartmentAdapterServicer:
@@ -89,6 +94,13 @@ class DepartmentAdapterServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListAlerts(self, request, context):
+        """Conditions the department's own rules flag (missed sessions, overdue visits).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_DepartmentAdapterServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -111,6 +123,11 @@ def add_DepartmentAdapterServicer_to_server(servicer, server):
                     servicer.FetchRecords,
                     request_deserializer=pingan_dot_v1_dot_adapter__pb2.FetchRecordsRequest.FromString,
                     response_serializer=pingan_dot_v1_dot_adapter__pb2.FetchRecordsResponse.SerializeToString,
+            ),
+            'ListAlerts': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAlerts,
+                    request_deserializer=pingan_dot_v1_dot_adapter__pb2.ListAlertsRequest.FromString,
+                    response_serializer=pingan_dot_v1_dot_adapter__pb2.ListAlertsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -222,6 +239,33 @@ class DepartmentAdapter:
             '/pingan.v1.DepartmentAdapter/FetchRecords',
             pingan_dot_v1_dot_adapter__pb2.FetchRecordsRequest.SerializeToString,
             pingan_dot_v1_dot_adapter__pb2.FetchRecordsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAlerts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pingan.v1.DepartmentAdapter/ListAlerts',
+            pingan_dot_v1_dot_adapter__pb2.ListAlertsRequest.SerializeToString,
+            pingan_dot_v1_dot_adapter__pb2.ListAlertsResponse.FromString,
             options,
             channel_credentials,
             insecure,
