@@ -1,0 +1,256 @@
+"""Benchmark the policy decision: Casbin role managers, and a whole profile (six sections).
+
+Part 1 (issue 4, "measure and choose"): 10,000 role assignments over 2,000 grids;
+Casbin's pattern-domain role manager (domain matching function = scope prefix)
+versus the custom ``within(user, role, path)`` matcher function backed by a
+per-user scope index (hub/policy/jurisdiction.py): memory (tracemalloc) and time
+per enforce, for requests spread over every grid.
+
+Part 2: a whole profile decision, ``PolicyDecisionPoint.decide_many`` over six
+department sections (Casbin + Rego), p50/p99, for the embedded engine (regopy)
+and the OPA engine (the local OPA stand-in over HTTP, hub/policy/opa_dev_server.py),
+each cold (memo off: every section evaluated by Rego) and warm (memo on, a
+realistic repeat workload: workers asking about residents of their own grids).
+
+    python bench/policy_decision.py [--profiles 300] [--seed 7]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import platform
+import random
+import statistics
+import time
+import tracemalloc
+from typing import Any
+
+import casbin
+from casbin import persist
+from casbin.model import Model
+
+from hub.policy.bundle import PolicyBundle, default_policy_dir
+from hub.policy.casbin_authorizer import CasbinAuthorizer
+from hub.policy.compiled import compile_policy
+from hub.policy.decision_point import PolicyDecisionPoint
+from hub.policy.jurisdiction import RoleAssignment, within
+from hub.policy.model import Context, FieldInfo, Resource, SectionRequest, Subject
+
+STREETS, COMMUNITIES, GRIDS = 10, 10, 20  # 10 x 10 x 20 = 2,000 grids
+ASSIGNMENTS = 10_000
+
+SECTIONS: dict[str, tuple[str, tuple[FieldInfo, ...]]] = {
+    "public_security": ("household_registry", (
+        FieldInfo("name", "identity", 2), FieldInfo("id_number", "identity", 3), FieldInfo("phone", "contact", 3),
+        FieldInfo("actual_address", "address", 2), FieldInfo("case_summary", "case", 3, "text"), FieldInfo("case_notes", "case", 4, "text"))),
+    "justice": ("corrections", (
+        FieldInfo("name", "identity", 2), FieldInfo("corrections_status", "corrections", 3),
+        FieldInfo("supervision_notes", "corrections", 4, "text"), FieldInfo("risk_level", "risk", 2), FieldInfo("helper", "risk", 2))),
+    "health": ("mental_health", (
+        FieldInfo("name", "identity", 2), FieldInfo("diagnosis", "health", 4), FieldInfo("follow_up_date", "health", 3, "date"),
+        FieldInfo("risk_level", "risk", 2))),
+    "civil_affairs": ("assistance", (
+        FieldInfo("name", "identity", 2), FieldInfo("allowance_type", "assistance", 2), FieldInfo("allowance_amount", "assistance", 3, "integer"),
+        FieldInfo("phone", "contact", 3), FieldInfo("household_size", "household", 2, "integer"))),
+    "human_resources": ("employment", (
+        FieldInfo("name", "identity", 2), FieldInfo("employment_status", "employment", 2), FieldInfo("income", "employment", 3, "integer"))),
+    "education": ("enrolment", (
+        FieldInfo("name", "identity", 2), FieldInfo("school", "education", 2), FieldInfo("guardian_phone", "contact", 3))),
+}
+# role -> (level of its scope: 1 street, 2 community, 3 grid; weight; purposes)
+ROLES = {
+    "grid_worker": (3, 40, ("routine_visit", "assistance")),
+    "community_police": (2, 15, ("routine_visit", "case_handling")),
+    "street_officer": (1, 10, ("routine_visit", "case_handling")),
+    "justice_officer": (1, 8, ("case_handling",)),
+    "civil_affairs_worker": (1, 8, ("assistance",)),
+    "health_worker": (1, 8, ("follow_up",)),
+    "hr_worker": (1, 5, ("assistance",)),
+    "social_worker": (2, 6, ("assistance",)),
+}
+GROUP_SETS = ((), (), (), ("elderly_alone",), ("minor",), ("community_corrections",), ("severe_mental_disorder",))
+
+
+def grids() -> list[str]:
+    return [f"TH/S{s:02d}/C{c:02d}/G{g:02d}" for s in range(1, STREETS + 1) for c in range(1, COMMUNITIES + 1) for g in range(1, GRIDS + 1)]
+
+
+def make_assignments(rng: random.Random, all_grids: list[str]) -> list[RoleAssignment]:
+    names, weights = list(ROLES), [ROLES[r][1] for r in ROLES]
+    out = []
+    for i in range(ASSIGNMENTS):
+        role = rng.choices(names, weights)[0]
+        grid = rng.choice(all_grids)
+        scope = "/".join(grid.split("/")[: 1 + ROLES[role][0]])
+        out.append(RoleAssignment(f"u{i:05d}", role, scope))
+    return out
+
+
+def percentile(values: list[float], p: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, round(p / 100 * (len(values) - 1)))]
+
+
+def fmt(values: list[float]) -> str:
+    return f"p50 {percentile(values, 50):.3f} ms, p99 {percentile(values, 99):.3f} ms, mean {statistics.fmean(values):.3f} ms (n={len(values)})"
+
+
+def measure_build(build: Any) -> tuple[Any, float, float]:
+    gc.collect()
+    tracemalloc.start()
+    t = time.perf_counter()
+    obj = build()
+    elapsed = time.perf_counter() - t
+    current, _peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return obj, current / 2**20, elapsed
+
+
+def part1(bundle: PolicyBundle, assignments: list[RoleAssignment], rng: random.Random, all_grids: list[str]) -> None:
+    print("== Casbin: role x jurisdiction x object, 10,000 assignments over 2,000 grids")
+    requests = []
+    for _ in range(4000):
+        a = rng.choice(assignments)
+        grid = rng.choice([g for g in all_grids if within(g, a.scope)][:50]) if rng.random() < 0.9 else rng.choice(all_grids)
+        dept = rng.choice(list(SECTIONS))
+        requests.append((a.user_id, grid, f"{dept}/{SECTIONS[dept][0]}/L{rng.randint(1, 4)}"))
+
+    # (a) pattern-domain role manager
+    model_text = bundle.casbin_model.replace("within(r.sub, p.sub, r.dom)", "g(r.sub, p.sub, r.dom)")
+
+    def build_pattern() -> Any:
+        model = Model()
+        model.load_model_from_text(model_text)
+        e = casbin.Enforcer(model)
+        e.get_role_manager().add_domain_matching_func(lambda path, scope: path == scope or path.startswith(scope + "/"))
+        for line in bundle.casbin_rules.splitlines():
+            if line.startswith("p,"):
+                persist.load_policy_line(line, e.get_model())
+        e.add_named_grouping_policies("g", [[a.user_id, a.role, a.scope] for a in assignments])
+        return e
+
+    def enforce_all_pattern(e: Any) -> list[float]:
+        times = []
+        for user, grid, obj in requests:
+            t = time.perf_counter()
+            e.enforce(user, grid, obj, "read")
+            times.append((time.perf_counter() - t) * 1000)
+        return times
+
+    gc.collect()
+    tracemalloc.start()
+    t0 = time.perf_counter()
+    pattern = build_pattern()
+    build_s = time.perf_counter() - t0
+    after_build = tracemalloc.get_traced_memory()[0] / 2**20
+    # Requests over many grids make the role manager copy matching links per domain.
+    sample = requests[:200]
+    times_pattern = []
+    for user, grid, obj in sample:
+        t = time.perf_counter()
+        pattern.enforce(user, grid, obj, "read")
+        times_pattern.append((time.perf_counter() - t) * 1000)
+    after_requests = tracemalloc.get_traced_memory()[0] / 2**20
+    tracemalloc.stop()
+    print(f"pattern-domain role manager: build {build_s:.2f} s, memory {after_build:.1f} MiB after build, "
+          f"{after_requests:.1f} MiB after {len(sample)} requests over {len({g for _, g, _ in sample})} grids")
+    print(f"  enforce: {fmt(times_pattern)}")
+    allow_pattern = [pattern.enforce(u, g, o, "read") for u, g, o in sample]
+    del pattern
+    gc.collect()
+
+    # (b) custom within() with a per-user scope index
+    authz, mib, secs = measure_build(lambda: CasbinAuthorizer(bundle.casbin_model, bundle.casbin_rules, assignments))
+    print(f"within() + scope index: build {secs:.2f} s, memory {mib:.1f} MiB")
+    authz.memoised = False
+    times_raw = []
+    for user, grid, obj in requests:
+        t = time.perf_counter()
+        authz.allows(user, grid, obj)
+        times_raw.append((time.perf_counter() - t) * 1000)
+    print(f"  enforce (every call through Casbin): {fmt(times_raw)}")
+    allow_within = [authz.allows(u, g, o) for u, g, o in sample]
+    authz.memoised = True
+    times_memo = []
+    for user, grid, obj in requests:
+        t = time.perf_counter()
+        authz.allows(user, grid, obj)
+        times_memo.append((time.perf_counter() - t) * 1000)
+    print(f"  enforce (memoised per roles x object): {fmt(times_memo)}")
+    agree = sum(a == b for a, b in zip(allow_pattern, allow_within))
+    print(f"  both role managers agree on {agree}/{len(sample)} requests")
+
+
+def profile_requests(rng: random.Random, assignments: list[RoleAssignment], all_grids: list[str], n: int, *, repeat: bool) -> list[list[SectionRequest]]:
+    pool = assignments
+    if repeat:  # a working day: 40 workers, each asking about residents of a few grids of their area
+        pool = rng.sample(assignments, 40)
+    out = []
+    for i in range(n):
+        a = rng.choice(pool)
+        grid = rng.choice([g for g in all_grids if within(g, a.scope)][: 3 if repeat else 20])
+        purpose = rng.choice(ROLES[a.role][2])
+        groups = rng.choice(GROUP_SETS)
+        subject = Subject(a.user_id, "grid_office", (a.role,))
+        out.append([
+            SectionRequest(subject, Resource(grid, groups, dept, ds, fields, f"P{i}"), purpose, "", Context(), f"bench-{i}")
+            for dept, (ds, fields) in SECTIONS.items()
+        ])
+    return out
+
+
+def run_profiles(pdp: PolicyDecisionPoint, profiles: list[list[SectionRequest]]) -> tuple[list[float], int]:
+    times, allowed = [], 0
+    for sections in profiles:
+        t = time.perf_counter()
+        decisions = pdp.decide_many(sections)
+        times.append((time.perf_counter() - t) * 1000)
+        allowed += sum(d.allow for d in decisions)
+    return times, allowed
+
+
+def part2(bundle: PolicyBundle, assignments: list[RoleAssignment], rng: random.Random, all_grids: list[str], n: int) -> None:
+    from hub.policy.opa_dev_server import OpaDevServer
+    from hub.policy.rego_embedded import EmbeddedRego
+    from hub.policy.rego_opa import OpaRego, client_for
+
+    print(f"== Whole profile: decide_many over {len(SECTIONS)} sections (Casbin + Rego)")
+    cold = profile_requests(rng, assignments, all_grids, n, repeat=False)
+    warm = profile_requests(rng, assignments, all_grids, n * 5, repeat=True)
+    server = OpaDevServer().start()
+    try:
+        client = client_for(server.url, timeout=10)
+        for name, factory in (("embedded", EmbeddedRego), ("opa", lambda b: OpaRego(b, client))):
+            policy = compile_policy(bundle, factory, assignments)
+            run_profiles(PolicyDecisionPoint(policy, memo_size=0), cold[:5])  # first-use compilation
+            times, allowed = run_profiles(PolicyDecisionPoint(policy, memo_size=0), cold)
+            print(f"{name:8s} cold (memo off): {fmt(times)}; sections allowed {allowed}/{len(cold) * len(SECTIONS)}")
+            pdp = PolicyDecisionPoint(policy, memo_size=50_000)
+            run_profiles(pdp, warm[: len(warm) // 2])
+            before = pdp.memo_stats
+            times, _ = run_profiles(pdp, warm[len(warm) // 2 :])
+            hits, misses = (a - b for a, b in zip(pdp.memo_stats, before))
+            print(f"{name:8s} warm (memo on, repeat workload, second half): {fmt(times)}; memo hit rate {hits / max(hits + misses, 1):.0%}")
+            policy.rego.close()
+    finally:
+        server.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--profiles", type=int, default=300)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    rng = random.Random(args.seed)
+    bundle = PolicyBundle.from_directory(default_policy_dir())
+    all_grids = grids()
+    assignments = make_assignments(rng, all_grids)
+    print(f"python {platform.python_version()} on {platform.machine()}, policy {bundle.content_hash[:12]}, "
+          f"{len(assignments)} assignments, {len(all_grids)} grids")
+    part1(bundle, assignments, rng, all_grids)
+    part2(bundle, assignments, rng, all_grids, args.profiles)
+
+
+if __name__ == "__main__":
+    main()

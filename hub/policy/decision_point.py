@@ -1,0 +1,415 @@
+"""The policy decision point: Casbin (role x jurisdiction x object), then Rego (fields).
+
+``decide`` takes one :class:`SectionRequest` and returns a :class:`SectionDecision`;
+``decide_many`` does the sections of one profile on one policy version;
+``decide_header`` says whether the caller may see the person's risk level,
+responsible helper and sensitive-group membership. Everything fails closed: a
+malformed request, an unknown role or purpose, an engine error, an undefined or
+malformed policy output is a deny with a reason (issue 4).
+
+A decision depends only on :class:`SectionInputs`, which is what the decision log
+records (no names, no identity numbers, no justification text) and what replay
+evaluates under a proposed version.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+from hub.policy.compiled import CompiledPolicy
+from hub.policy.engine import DECISION, HEADER, UNDEFINED
+from hub.policy.errors import EngineError
+from hub.policy.jurisdiction import RoleAssignment, ScopeIndex, is_valid_path
+from hub.policy.model import (
+    CATEGORIES,
+    OBLIGATION_OPERATORS,
+    SENSITIVE_GROUPS,
+    VALUE_TYPES,
+    FieldInfo,
+    HeaderDecision,
+    HeaderRequest,
+    SectionDecision,
+    SectionRequest,
+)
+
+log = logging.getLogger(__name__)
+
+SECTION = "section"
+HEADER_KIND = "header"
+
+
+@dataclass(frozen=True)
+class SectionInputs:
+    """The inputs of one decision, as recorded for replay.
+
+    ``assignments`` are the (role, scope) pairs the user held, at decision time,
+    at scopes covering the person's jurisdiction.
+    """
+
+    kind: str
+    request_id: str
+    user_id: str
+    subject_department: str
+    claimed_roles: tuple[str, ...]
+    assignments: tuple[tuple[str, str], ...]
+    purpose: str
+    justification_provided: bool
+    person_ref: str
+    person_jurisdiction: str
+    groups: tuple[str, ...]
+    department: str = ""
+    dataset: str = ""
+    fields: tuple[FieldInfo, ...] = ()
+    time: str = ""
+    emergency: bool = False
+
+
+@dataclass(frozen=True)
+class DecisionRecord:
+    """What the decision log stores: the inputs and the outcome, with the policy hash."""
+
+    inputs: SectionInputs
+    allow: bool
+    outcome: dict[str, Any]
+    policy_hash: str
+    engine: str
+
+
+Recorder = Callable[[Sequence[DecisionRecord]], None]
+
+
+def _validate_common(inputs: SectionInputs) -> list[str]:
+    problems = []
+    if not inputs.user_id:
+        problems.append("caller has no user id")
+    if not inputs.claimed_roles:
+        problems.append("caller's credential names no role")
+    if not inputs.purpose:
+        problems.append("purpose missing")
+    if not inputs.person_jurisdiction or not is_valid_path(inputs.person_jurisdiction):
+        problems.append("person's jurisdiction missing or malformed")
+    problems += [f"unknown sensitive group: {g}" for g in inputs.groups if g not in SENSITIVE_GROUPS]
+    return problems
+
+
+def _validate_section(inputs: SectionInputs) -> list[str]:
+    problems = _validate_common(inputs)
+    if not inputs.department or not inputs.dataset:
+        problems.append("section department or dataset missing")
+    if not inputs.fields:
+        problems.append("section has no fields")
+    names = [f.name for f in inputs.fields]
+    if len(set(names)) != len(names):
+        problems.append("section declares a field twice")
+    for f in inputs.fields:
+        if not f.name or f.category not in CATEGORIES or not isinstance(f.grade, int) or not 1 <= f.grade <= 4:
+            problems.append(f"field {f.name or '?'} has an unknown category or grade")
+        elif f.type not in VALUE_TYPES:
+            problems.append(f"field {f.name} has an unknown value type")
+    return problems
+
+
+def _effective(inputs: SectionInputs) -> tuple[tuple[tuple[str, str], ...], str | None]:
+    """Pairs both assigned (covering the person) and claimed; or a deny reason."""
+    if not inputs.assignments:
+        return (), "no role assignment of the caller covers the person's jurisdiction"
+    pairs = tuple(sorted((r, s) for r, s in inputs.assignments if r in inputs.claimed_roles))
+    if not pairs:
+        return (), "none of the caller's roles at the person's jurisdiction is in the caller's credential"
+    return pairs, None
+
+
+def _rego_input(inputs: SectionInputs, pairs: Sequence[tuple[str, str]], fields: Sequence[FieldInfo]) -> dict[str, Any]:
+    return {
+        "subject": {
+            "user_id": inputs.user_id,
+            "department": inputs.subject_department,
+            "roles": sorted({r for r, _ in pairs}),
+            "jurisdictions": sorted({s for _, s in pairs}),
+        },
+        "purpose": inputs.purpose,
+        "justification_provided": inputs.justification_provided,
+        "resource": {
+            "jurisdiction": inputs.person_jurisdiction,
+            "groups": sorted(set(inputs.groups)),
+            "department": inputs.department,
+            "dataset": inputs.dataset,
+            "fields": [{"name": f.name, "category": f.category, "grade": f.grade, "type": f.type} for f in fields],
+        },
+        "context": {"time": inputs.time, "emergency": inputs.emergency},
+    }
+
+
+def _strings(value: Any) -> tuple[str, ...] | None:
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return tuple(sorted(value))
+    return None
+
+
+class _Memo:
+    """A bounded map from (policy hash, canonical Rego input) to Rego output."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._data: OrderedDict[str, Any] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: str) -> Any:
+        with self._lock:
+            value = self._data.get(key, UNDEFINED)
+            if value is not UNDEFINED:
+                self._data.move_to_end(key)
+                self.hits += 1
+            else:
+                self.misses += 1
+            return value
+
+    def put(self, key: str, value: Any) -> None:
+        if self._size <= 0:
+            return
+        with self._lock:
+            self._data[key] = value
+            if len(self._data) > self._size:
+                self._data.popitem(last=False)
+
+
+def _evaluate_rego(policy: CompiledPolicy, entrypoint: str, given: dict[str, Any], memo: _Memo | None) -> Any:
+    key = None
+    if memo is not None:
+        keyed = json.loads(json.dumps(given))
+        if not policy.reads_user_id:
+            keyed["subject"].pop("user_id", None)
+        if not policy.reads_time:
+            keyed["context"].pop("time", None)
+        key = policy.hash + entrypoint + json.dumps(keyed, sort_keys=True, separators=(",", ":"))
+        cached = memo.get(key)
+        if cached is not UNDEFINED:
+            return cached
+    value = policy.rego.evaluate(entrypoint, given)
+    if memo is not None and key is not None and value is not UNDEFINED:
+        memo.put(key, value)
+    return value
+
+
+def evaluate_section(policy: CompiledPolicy, inputs: SectionInputs, memo: _Memo | None = None) -> SectionDecision:
+    """Decide one section under ``policy`` from recorded-style inputs (pure; no recording)."""
+    hashes = (policy.hash,)
+    problems = _validate_section(inputs)
+    if problems:
+        return SectionDecision.deny(tuple(problems), hashes)
+    pairs, why = _effective(inputs)
+    if why:
+        return SectionDecision.deny((why,), hashes)
+    index = ScopeIndex(RoleAssignment(inputs.user_id, r, s) for r, s in pairs)
+    granted: dict[int, bool] = {}
+    for grade in sorted({f.grade for f in inputs.fields}):
+        obj = f"{inputs.department}/{inputs.dataset}/L{grade}"
+        granted[grade] = policy.casbin.allows(inputs.user_id, inputs.person_jurisdiction, obj, index=index)
+    casbin_withheld = {
+        f.name: f"Casbin grants no role of the caller {inputs.department}/{inputs.dataset}/L{f.grade}"
+        for f in inputs.fields
+        if not granted[f.grade]
+    }
+    permitted = [f for f in inputs.fields if granted[f.grade]]
+    if not permitted:
+        roles = ", ".join(sorted({r for r, _ in pairs}))
+        return SectionDecision.deny((f"Casbin: roles {roles} may not read {inputs.department}/{inputs.dataset} here",), hashes)
+    try:
+        out = _evaluate_rego(policy, DECISION, _rego_input(inputs, pairs, permitted), memo)
+    except EngineError as exc:
+        log.error("policy engine error (request %s): %s", inputs.request_id, exc)
+        return SectionDecision.deny((f"policy engine error: {exc}",), hashes)
+    return _section_from_output(out, permitted, casbin_withheld, hashes, tuple(sorted({r for r, _ in pairs})))
+
+
+def _section_from_output(
+    out: Any, permitted: Sequence[FieldInfo], casbin_withheld: dict[str, str], hashes: tuple[str, ...], roles: tuple[str, ...]
+) -> SectionDecision:
+    if out is UNDEFINED:
+        return SectionDecision.deny(("policy produced no decision (undefined: possibly an unsafe variable)",), hashes)
+    if not isinstance(out, dict) or not isinstance(out.get("allow"), bool):
+        return SectionDecision.deny(("policy output is malformed: no boolean allow",), hashes)
+    reasons = _strings(out.get("reasons"))
+    flags = _strings(out.get("flags", []))
+    if reasons is None or flags is None:
+        return SectionDecision.deny(("policy output is malformed: reasons and flags must be string lists",), hashes)
+    if not out["allow"]:
+        return SectionDecision.deny(reasons or ("denied by policy",), hashes, flags)
+    visible = _strings(out.get("visible"))
+    obligations = out.get("obligations", {})
+    withheld = out.get("withheld", {})
+    names = {f.name for f in permitted}
+    if visible is None or not isinstance(obligations, dict) or not isinstance(withheld, dict):
+        return SectionDecision.deny(("policy output is malformed: visible, obligations, withheld",), hashes, flags)
+    if not set(visible) <= names or not set(obligations) <= set(visible):
+        return SectionDecision.deny(("policy output names fields the section does not have",), hashes, flags)
+    for name, ob in obligations.items():
+        if not isinstance(ob, dict) or ob.get("operator") not in OBLIGATION_OPERATORS:
+            op = ob.get("operator") if isinstance(ob, dict) else ob
+            return SectionDecision.deny((f"policy names an unknown masking operator {op!r} for field {name}",), hashes, flags)
+    if not visible:
+        return SectionDecision.deny(("no field of this section is visible to the caller",), hashes, flags)
+    all_withheld = {**{k: str(v) for k, v in withheld.items()}, **casbin_withheld}
+    for name in names - set(visible):
+        all_withheld.setdefault(name, "not allowed by policy")
+    return SectionDecision(
+        allow=True,
+        fields=MappingProxyType({n: (obligations[n]["operator"] if n in obligations else None) for n in visible}),
+        obligations=MappingProxyType({n: MappingProxyType(dict(obligations[n])) for n in sorted(obligations)}),
+        withheld=MappingProxyType(dict(sorted(all_withheld.items()))),
+        reasons=reasons or ("allowed",),
+        flags=flags,
+        policy_hashes=hashes,
+        roles=roles,
+    )
+
+
+def evaluate_header(policy: CompiledPolicy, inputs: SectionInputs, memo: _Memo | None = None) -> HeaderDecision:
+    """Decide header visibility under ``policy`` (pure; no recording)."""
+    hashes = (policy.hash,)
+
+    def deny(reasons: tuple[str, ...], flags: tuple[str, ...] = ()) -> HeaderDecision:
+        return HeaderDecision(False, False, False, False, reasons or ("denied",), flags, hashes)
+
+    problems = _validate_common(inputs)
+    if problems:
+        return deny(tuple(problems))
+    pairs, why = _effective(inputs)
+    if why:
+        return deny((why,))
+    try:
+        out = _evaluate_rego(policy, HEADER, _rego_input(inputs, pairs, ()), memo)
+    except EngineError as exc:
+        log.error("policy engine error (request %s): %s", inputs.request_id, exc)
+        return deny((f"policy engine error: {exc}",))
+    if out is UNDEFINED or not isinstance(out, dict):
+        return deny(("policy produced no header decision (undefined or malformed)",))
+    reasons, flags = _strings(out.get("reasons")), _strings(out.get("flags", []))
+    keys = ("allow", "risk_level", "responsible_helper", "groups")
+    if reasons is None or flags is None or not all(isinstance(out.get(k), bool) for k in keys):
+        return deny(("policy header output is malformed",))
+    if not out["allow"]:
+        return deny(reasons, flags)
+    return HeaderDecision(True, out["risk_level"], out["responsible_helper"], out["groups"], reasons, flags, hashes)
+
+
+def section_outcome(decision: SectionDecision) -> dict[str, Any]:
+    """The recorded outcome of a section decision (compared on replay)."""
+    return {
+        "allow": decision.allow,
+        "fields": dict(sorted(decision.fields.items())),
+        "obligations": {k: dict(v) for k, v in sorted(decision.obligations.items())},
+        "reasons": list(decision.reasons),
+        "flags": list(decision.flags),
+    }
+
+
+def header_outcome(decision: HeaderDecision) -> dict[str, Any]:
+    return {
+        "allow": decision.allow,
+        "risk_level": decision.risk_level,
+        "responsible_helper": decision.responsible_helper,
+        "groups": decision.groups,
+        "reasons": list(decision.reasons),
+        "flags": list(decision.flags),
+    }
+
+
+class PolicyDecisionPoint:
+    """Holds the active compiled policy; decides; optionally records every decision."""
+
+    def __init__(self, policy: CompiledPolicy, recorder: Recorder | None = None, memo_size: int = 50_000) -> None:
+        self._policy = policy
+        self._recorder = recorder
+        self._memo = _Memo(memo_size) if memo_size > 0 else None
+        self._swap = threading.Lock()
+
+    @property
+    def memo_stats(self) -> tuple[int, int]:
+        """(hits, misses) of the Rego decision memo."""
+        return (self._memo.hits, self._memo.misses) if self._memo is not None else (0, 0)
+
+    @property
+    def policy(self) -> CompiledPolicy:
+        """The active compiled version (read once per decision)."""
+        return self._policy
+
+    def activate(self, policy: CompiledPolicy) -> CompiledPolicy:
+        """Atomically make ``policy`` active; returns the previous one. In-flight decisions are unaffected."""
+        with self._swap:
+            old, self._policy = self._policy, policy
+        return old
+
+    def _inputs(self, policy: CompiledPolicy, req: SectionRequest | HeaderRequest, kind: str) -> SectionInputs:
+        s = req.subject
+        if isinstance(req, SectionRequest):
+            jur, groups = req.resource.person_jurisdiction, req.resource.groups
+            extra = {
+                "department": req.resource.department,
+                "dataset": req.resource.dataset,
+                "fields": tuple(req.resource.fields),
+                "person_ref": req.resource.person_ref,
+            }
+        else:
+            jur, groups, extra = req.person_jurisdiction, req.groups, {"person_ref": ""}
+        return SectionInputs(
+            kind=kind,
+            request_id=req.request_id,
+            user_id=s.user_id,
+            subject_department=s.department,
+            claimed_roles=tuple(sorted(set(s.roles))),
+            assignments=policy.casbin.index.covering(s.user_id, jur) if jur else (),
+            purpose=req.purpose,
+            justification_provided=req.justification_provided,
+            person_jurisdiction=jur,
+            groups=tuple(groups),
+            time=req.context.time.isoformat(),
+            emergency=req.context.emergency,
+            **extra,
+        )
+
+    def _record(self, records: list[DecisionRecord]) -> bool:
+        if self._recorder is None:
+            return True
+        try:
+            self._recorder(records)
+            return True
+        except Exception:
+            log.exception("could not record %d policy decision(s)", len(records))
+            return False
+
+    def decide(self, request: SectionRequest) -> SectionDecision:
+        return self.decide_many([request])[0]
+
+    def decide_many(self, requests: Sequence[SectionRequest]) -> list[SectionDecision]:
+        """Decide the sections of one profile on one policy version; records them together."""
+        policy = self._policy
+        decisions: list[SectionDecision] = []
+        records: list[DecisionRecord] = []
+        for req in requests:
+            inputs = self._inputs(policy, req, SECTION)
+            decision = evaluate_section(policy, inputs, self._memo)
+            if not decision.allow:
+                log.info("policy deny request=%s section=%s/%s reasons=%s", req.request_id, inputs.department, inputs.dataset, "; ".join(decision.reasons))
+            decisions.append(decision)
+            records.append(DecisionRecord(inputs, decision.allow, section_outcome(decision), policy.hash, policy.engine))
+        if not self._record(records):
+            return [SectionDecision.deny(("the decision could not be recorded",), (policy.hash,)) for _ in requests]
+        return decisions
+
+    def decide_header(self, request: HeaderRequest) -> HeaderDecision:
+        policy = self._policy
+        inputs = self._inputs(policy, request, HEADER_KIND)
+        decision = evaluate_header(policy, inputs, self._memo)
+        if not self._record([DecisionRecord(inputs, decision.allow, header_outcome(decision), policy.hash, policy.engine)]):
+            return HeaderDecision(False, False, False, False, ("the decision could not be recorded",), (), (policy.hash,))
+        return decision

@@ -1,0 +1,254 @@
+"""The decision point: Casbin then Rego, fail closed, hot activation, header."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+
+from hub.policy.bundle import PolicyBundle
+from hub.policy.compiled import compile_policy
+from hub.policy.decision_point import DecisionRecord, PolicyDecisionPoint
+from hub.policy.engine import UNDEFINED
+from hub.policy.errors import EngineError
+from hub.policy.jurisdiction import RoleAssignment
+from hub.policy.model import Context, FieldInfo, HeaderRequest, Resource, SectionRequest, Subject
+
+ASSIGNMENTS = (
+    RoleAssignment("gw-1", "grid_worker", "TH/S03/C07/G05"),
+    RoleAssignment("cp-1", "community_police", "TH/S03/C07"),
+    RoleAssignment("jo-1", "justice_officer", "TH/S03"),
+    RoleAssignment("hw-1", "health_worker", "TH/S03"),
+    RoleAssignment("au-1", "auditor", "TH"),
+    RoleAssignment("multi", "grid_worker", "TH/S03/C07/G05"),
+    RoleAssignment("multi", "street_officer", "TH/S04"),
+)
+
+GRID = "TH/S03/C07/G05"
+HEALTH = (
+    FieldInfo("name", "identity", 2),
+    FieldInfo("diagnosis", "health", 4),
+    FieldInfo("follow_up_date", "health", 3, "date"),
+    FieldInfo("risk_level", "risk", 2),
+)
+CIVIL = (
+    FieldInfo("name", "identity", 2),
+    FieldInfo("phone", "contact", 3),
+    FieldInfo("allowance_type", "assistance", 2),
+    FieldInfo("visit_notes", "assistance", 2, "text"),
+)
+
+
+def section(user: str, roles: tuple[str, ...], dept: str, fields: tuple[FieldInfo, ...], *, where: str = GRID,
+            purpose: str = "routine_visit", groups: tuple[str, ...] = (), justification: str = "", emergency: bool = False) -> SectionRequest:
+    return SectionRequest(
+        subject=Subject(user, "grid_office", roles),
+        resource=Resource(where, groups, dept, "records", fields, person_ref="P-000123"),
+        purpose=purpose,
+        justification=justification,
+        context=Context(emergency=emergency),
+        request_id="req-1",
+    )
+
+
+@pytest.fixture()
+def pdp(policy_bundle: PolicyBundle, engine_factory: Any) -> Any:
+    policy = compile_policy(policy_bundle, engine_factory, ASSIGNMENTS)
+    yield PolicyDecisionPoint(policy)
+    policy.rego.close()
+
+
+def test_grid_worker_sees_own_grid_with_obligations(pdp: PolicyDecisionPoint) -> None:
+    d = pdp.decide(section("gw-1", ("grid_worker",), "civil_affairs", CIVIL))
+    assert d.allow
+    assert dict(d.fields) == {"name": None, "phone": "phone", "allowance_type": None, "visit_notes": "pii_free_text"}
+    assert dict(d.obligations["phone"]) == {"operator": "phone"}
+    assert d.policy_hashes == (pdp.policy.hash,) and d.roles == ("grid_worker",)
+
+
+def test_grid_worker_never_gets_health_details(pdp: PolicyDecisionPoint) -> None:
+    d = pdp.decide(section("gw-1", ("grid_worker",), "health", HEALTH))
+    assert d.allow and set(d.fields) == {"name", "risk_level"}
+    assert "Casbin" in d.withheld["diagnosis"]  # L4 health: Casbin's explicit deny for grid workers
+    assert d.withheld["follow_up_date"] == "category health is restricted"  # Rego
+
+
+def test_outside_jurisdiction_is_denied_with_reason(pdp: PolicyDecisionPoint) -> None:
+    d = pdp.decide(section("gw-1", ("grid_worker",), "civil_affairs", CIVIL, where="TH/S03/C07/G04"))
+    assert not d.allow and d.fields == {}
+    assert d.reasons == ("no role assignment of the caller covers the person's jurisdiction",)
+
+
+def test_claimed_role_must_be_assigned(pdp: PolicyDecisionPoint) -> None:
+    d = pdp.decide(section("gw-1", ("community_police",), "civil_affairs", CIVIL))
+    assert not d.allow and "credential" in d.reasons[0]
+
+
+def test_only_roles_covering_the_person_count(pdp: PolicyDecisionPoint) -> None:
+    d = pdp.decide(section("multi", ("grid_worker", "street_officer"), "public_security",
+                           (FieldInfo("case_summary", "case", 3, "text"),), purpose="case_handling"))
+    assert not d.allow  # street_officer is assigned in TH/S04 only; grid workers may not handle cases
+    assert d.reasons == ("purpose case_handling is not permitted for the caller's roles",)
+
+
+def test_auditor_is_denied_by_casbin(pdp: PolicyDecisionPoint) -> None:
+    d = pdp.decide(section("au-1", ("auditor",), "civil_affairs", CIVIL))
+    assert not d.allow and d.reasons[0].startswith("Casbin:")
+
+
+def test_break_glass_needs_justification_and_is_flagged(pdp: PolicyDecisionPoint) -> None:
+    fields = (FieldInfo("id_number", "identity", 3),)
+    no = pdp.decide(section("gw-1", ("grid_worker",), "public_security", fields, purpose="emergency"))
+    assert not no.allow and "break glass requires a justification" in no.reasons and no.review
+    yes = pdp.decide(section("gw-1", ("grid_worker",), "public_security", fields, purpose="emergency",
+                             justification="resident collapsed, ambulance on the way"))
+    assert yes.allow and yes.review and dict(yes.fields) == {"id_number": None}
+
+
+def test_malformed_requests_fail_closed(pdp: PolicyDecisionPoint) -> None:
+    bad_field = (FieldInfo("x", "gossip", 2),)
+    for req, reason in [
+        (section("gw-1", ("grid_worker",), "civil_affairs", bad_field), "field x has an unknown category or grade"),
+        (section("gw-1", ("grid_worker",), "civil_affairs", ()), "section has no fields"),
+        (section("gw-1", ("grid_worker",), "civil_affairs", CIVIL, purpose=""), "purpose missing"),
+        (section("gw-1", ("grid_worker",), "civil_affairs", CIVIL, groups=("vip",)), "unknown sensitive group: vip"),
+        (section("gw-1", ("grid_worker",), "civil_affairs", CIVIL, where="TH//x"), "person's jurisdiction missing or malformed"),
+        (section("gw-1", (), "civil_affairs", CIVIL), "caller's credential names no role"),
+        (section("gw-1", ("grid_worker",), "civil_affairs", CIVIL, purpose="curiosity"), "unknown purpose: curiosity"),
+    ]:
+        d = pdp.decide(req)
+        assert not d.allow and reason in d.reasons, (reason, d.reasons)
+
+
+def test_header_shows_grid_worker_risk_only(pdp: PolicyDecisionPoint) -> None:
+    h = pdp.decide_header(HeaderRequest(Subject("gw-1", "grid_office", ("grid_worker",)), GRID, ("severe_mental_disorder",), "routine_visit"))
+    assert (h.allow, h.risk_level, h.responsible_helper, h.groups) == (True, True, True, False)
+    h = pdp.decide_header(HeaderRequest(Subject("cp-1", "police", ("community_police",)), GRID, ("drug_involved",), "routine_visit"))
+    assert h.groups
+    h = pdp.decide_header(HeaderRequest(Subject("cp-1", "police", ("community_police",)), "TH/S04/C01", (), "routine_visit"))
+    assert not h.allow and not h.risk_level
+
+
+def test_decide_many_records_inputs_without_personal_text(pdp: PolicyDecisionPoint) -> None:
+    recorded: list[DecisionRecord] = []
+    pdp._recorder = recorded.extend  # the recorder seam the store plugs into
+    reqs = [section("gw-1", ("grid_worker",), d, f, justification="secret personal reason text") for d, f in
+            (("civil_affairs", CIVIL), ("health", HEALTH))]
+    out = pdp.decide_many(reqs)
+    assert [d.allow for d in out] == [True, True]
+    assert len(recorded) == 2 and recorded[0].inputs.justification_provided
+    assert "secret" not in repr(recorded)
+    assert recorded[1].inputs.assignments == (("grid_worker", GRID),)
+
+
+def test_failing_recorder_fails_closed(pdp: PolicyDecisionPoint) -> None:
+    def broken(_: Any) -> None:
+        raise RuntimeError("disk full")
+
+    pdp._recorder = broken
+    d = pdp.decide(section("gw-1", ("grid_worker",), "civil_affairs", CIVIL))
+    assert not d.allow and d.reasons == ("the decision could not be recorded",)
+
+
+class _Engine:
+    """A Rego engine returning a fixed value, to check how outputs are validated."""
+
+    name = "fixed"
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def evaluate(self, entrypoint: str, input: Any) -> Any:
+        if isinstance(self.value, Exception):
+            raise self.value
+        return self.value
+
+    def run_tests(self) -> list[Any]:
+        return []
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        (UNDEFINED, "policy produced no decision (undefined: possibly an unsafe variable)"),
+        (EngineError("boom"), "policy engine error: boom"),
+        ({"allow": "yes", "reasons": []}, "policy output is malformed: no boolean allow"),
+        ({"allow": True, "visible": ["name"], "obligations": {"name": {"operator": "shred"}}, "withheld": {}, "reasons": [], "flags": []},
+         "policy names an unknown masking operator 'shred' for field name"),
+        ({"allow": True, "visible": ["ssn"], "obligations": {}, "withheld": {}, "reasons": [], "flags": []},
+         "policy output names fields the section does not have"),
+    ],
+)
+def test_bad_engine_output_is_a_deny(policy_bundle: PolicyBundle, value: Any, reason: str) -> None:
+    policy = compile_policy(policy_bundle, lambda b: _Engine(value), ASSIGNMENTS)
+    d = PolicyDecisionPoint(policy, memo_size=0).decide(section("gw-1", ("grid_worker",), "civil_affairs", CIVIL))
+    assert not d.allow and d.reasons == (reason,)
+
+
+def test_opa_server_down_is_a_deny(policy_bundle: PolicyBundle) -> None:
+    from hub.policy.opa_dev_server import OpaDevServer
+    from hub.policy.rego_opa import OpaRego, client_for
+
+    server = OpaDevServer().start()
+    client = client_for(server.url, timeout=1.0)
+    policy = compile_policy(policy_bundle, lambda b: OpaRego(b, client), ASSIGNMENTS)
+    pdp = PolicyDecisionPoint(policy, memo_size=0)
+    assert pdp.decide(section("gw-1", ("grid_worker",), "civil_affairs", CIVIL)).allow
+    server.stop()
+    d = pdp.decide(section("gw-1", ("grid_worker",), "civil_affairs", CIVIL))
+    assert not d.allow and d.reasons[0].startswith("policy engine error: OPA query failed")
+
+
+def test_activation_is_atomic_and_in_flight_decisions_keep_their_version(policy_bundle: PolicyBundle) -> None:
+    from hub.policy.rego_embedded import EmbeddedRego
+
+    old = compile_policy(policy_bundle, EmbeddedRego, ASSIGNMENTS)
+    src = policy_bundle.files["rego/authz.rego"].replace('"grid_worker": {"home": 2, "other": 2}', '"grid_worker": {"home": 1, "other": 1}')
+    new = compile_policy(policy_bundle.changed({"rego/authz.rego": src}), EmbeddedRego, ASSIGNMENTS)
+    started, release = threading.Event(), threading.Event()
+
+    class Slow:
+        name = "embedded"
+
+        def evaluate(self, entrypoint: str, input: Any) -> Any:
+            started.set()
+            release.wait(10)
+            return old.rego.evaluate(entrypoint, input)
+
+        def run_tests(self) -> list[Any]:
+            return []
+
+        def close(self) -> None:
+            pass
+
+    slow_old = compile_policy(policy_bundle, lambda b: Slow(), ASSIGNMENTS)
+    pdp = PolicyDecisionPoint(slow_old, memo_size=0)
+    result: list[Any] = []
+    t = threading.Thread(target=lambda: result.append(pdp.decide(section("gw-1", ("grid_worker",), "civil_affairs", CIVIL))))
+    t.start()
+    assert started.wait(10)
+    pdp.activate(new)
+    release.set()
+    t.join(10)
+    assert result[0].policy_hashes == (old.hash,) and result[0].fields["phone"] == "phone"
+    after = pdp.decide(section("gw-1", ("grid_worker",), "civil_affairs", CIVIL))
+    assert after.policy_hashes == (new.hash,) and after.policy_hashes != result[0].policy_hashes
+    assert after.fields["name"] == "name_surname_only"  # L2 is now one above the grid worker's clearance
+
+
+def test_casbin_memo_only_when_the_matcher_sees_user_and_path_through_within(policy_bundle: PolicyBundle) -> None:
+    from hub.policy.casbin_authorizer import CasbinAuthorizer
+
+    rules = policy_bundle.casbin_rules
+    plain = CasbinAuthorizer(policy_bundle.casbin_model, rules, ASSIGNMENTS)
+    assert plain.memoised
+    special = policy_bundle.casbin_model.replace("&& within(r.sub, p.sub, r.dom)", "&& within(r.sub, p.sub, r.dom) && r.sub != \"gw-1\"")
+    strict = CasbinAuthorizer(special, rules, ASSIGNMENTS)
+    assert not strict.memoised
+    assert plain.allows("gw-1", GRID, "civil_affairs/records/L2")
+    assert not strict.allows("gw-1", GRID, "civil_affairs/records/L2")
+    assert strict.allows("multi", GRID, "civil_affairs/records/L2")
