@@ -94,6 +94,7 @@ class PolicySection:
     opa_url: StrictStr | None = None
     policies_dir: FilePath | None = None
     decision_timeout_ms: PosInt = 200
+    sync_seconds: PosFloat = 10.0
 
 
 @dataclass(frozen=True, config=_STRICT)
@@ -102,6 +103,13 @@ class MaskingSection:
 
     pseudonym_key_file: FilePath | None = None
     pseudonym_key_env: StrictStr | None = None
+
+
+@dataclass(frozen=True, config=_STRICT)
+class AlertsSection:
+    """``[alerts]``: how often the hub polls every adapter's ListAlerts (docs/alerts.md)."""
+
+    poll_seconds: PosFloat = 15.0
 
 
 @dataclass(frozen=True, config=_STRICT)
@@ -154,6 +162,7 @@ class HubConfig:
     database: DatabaseSection = dataclasses.field(default_factory=DatabaseSection)
     policy: PolicySection = dataclasses.field(default_factory=PolicySection)
     adapters: tuple[AdapterSection, ...] = ()
+    alerts: AlertsSection = dataclasses.field(default_factory=AlertsSection)
     tls: TLSSection | None = None
     source: Path | None = None
 

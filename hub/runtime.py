@@ -172,6 +172,7 @@ class HubRuntime:
         self.gate = CallerGate.from_config(config.auth)
         self.server: grpc.aio.Server | None = None
         self.port = 0
+        self._tasks: list[asyncio.Task[None]] = []
 
     @classmethod
     def create(cls, config: HubConfig) -> HubRuntime:
@@ -258,9 +259,23 @@ class HubRuntime:
         await server.start()
         await mark_serving(health, SERVICE_NAMES)
         self.server, self.port = server, port
+        self._tasks.append(asyncio.create_task(self._sync_policy()))
         return port
 
+    async def _sync_policy(self) -> None:
+        """Pick up policy versions and role assignments changed by other replicas or tools."""
+        while True:
+            await asyncio.sleep(self.config.policy.sync_seconds)
+            try:
+                if await asyncio.to_thread(self.admin.sync_active):
+                    log.info("policy reloaded: version %s", self.pdp.policy.hash[:12])
+            except Exception:  # noqa: BLE001 - keep serving on the version in force; retry next time
+                log.exception("policy reload failed; keeping version %s", self.pdp.policy.hash[:12])
+
     async def stop(self, grace: float = 1.0) -> None:
+        for task in self._tasks:
+            task.cancel()
+        self._tasks = []
         if self.server is not None:
             await self.server.stop(grace)
             self.server = None

@@ -154,7 +154,7 @@ async def _hub_story(config_path: Path, keys: Keys, adapters: dict[str, Any], da
             RoleAssignment("auditor-chen", "auditor", home_grid.split("/")[0]),
         ]
         runtime.policy_store.add_assignments(assignments)
-        runtime.pdp.activate(runtime.admin.load_active())
+        runtime.admin.sync_active()
 
         tokens = {
             "grid_worker": keys.token("gw-wang", "grid_office", ["grid_worker"], [home_grid]),

@@ -146,7 +146,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
                 RoleAssignment("aud-1", "auditor", home.jurisdiction.split("/")[0]),
             ]
         )
-        runtime.pdp.activate(runtime.admin.load_active())
+        runtime.admin.sync_active()
         d.tokens = {
             "grid_worker": keys.token("gw-1", "grid_office", ["grid_worker"], [home.jurisdiction]),
             "justice": keys.token("jo-1", "justice", ["justice_officer"], [street]),
