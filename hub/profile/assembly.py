@@ -243,9 +243,13 @@ class ProfileAssembler:
                 if obligation is None and operator:
                     obligation = {"operator": operator}
                 if obligation is not None:
+                    before = out.value.SerializeToString()
                     result = mask_field(out, obligation, context=masking)
                     operators[f"{d.dataset}.{f.name}"] = WITHHELD if result.withheld else result.operator
-                    masked = True
+                    if result.withheld or out.value.SerializeToString() != before:
+                        masked = True  # a free-text pass that found nothing leaves the field as stored
+                    else:
+                        out.masking_operator = ""
                 else:
                     operators.setdefault(f"{d.dataset}.{f.name}", "")
             if shown.fields:
