@@ -179,7 +179,7 @@ async def _hub_story(config_path: Path, keys: Keys, adapters: dict[str, Any], da
             _step(f"5. The same grid worker asks about a resident of another grid ({other.jurisdiction})")
             _show(await ask("grid_worker", profile_pb2.PersonQuery(id_number=other.id_number), "routine_visit"))
 
-            _step("6. Justice officer jo-li on a community-corrections subject in their street")
+            _step("6. Justice officer jo-li on a community-corrections subject in their street: corrections data in clear, PII in free-text notes masked")
             _show(await ask("justice", profile_pb2.PersonQuery(person_id=corrections.person_id), "case_handling"))
 
             _step("7. Break glass: community police, emergency purpose with a justification")
