@@ -1,0 +1,772 @@
+"""Profile load: hub and department adapters on loopback under concurrent callers (issues 7 and 8).
+
+Issue 7 "Measure" (throughput, latency, errors, hub overhead) and issue 8 "Measure"
+(the same load with mutual TLS on and off, one table).
+
+One deployment (``pingan.cli.sandbox``: synthetic departments, the seven example
+adapters of ``adapters/examples/*.toml``, keys, a hub TOML on the embedded defaults)
+is built and linked once; then, per mode (plaintext, mutual TLS):
+
+* the adapters run in their own process (all seven ``AdapterServer`` thread-pool
+  servers; with ``--tls`` each serves ``pingan.tls.server_credentials`` from a
+  certificate issued by a fresh ``hub.pki`` CA);
+* the hub (``HubRuntime``, grpc.aio) runs in this process on its own event-loop
+  thread; with TLS its config carries ``[tls]`` so it serves mutual TLS and calls
+  the adapters over mutual TLS;
+* ``--clients`` concurrent callers run in a separate client process (grpc.aio, one
+  channel and one token each) for ``--warmup`` + ``--seconds``, sending
+  GetPersonProfile for random residents of each caller's own scope: half by hub
+  person id, half by resident ID number (tokenised through an adapter first),
+  purpose ``routine_visit`` (grid workers) or ``routine_visit``/``case_handling``
+  (street and justice officers).
+
+Callers are grid workers of the most populated grids, plus street officers and
+justice officers of the streets (one in eight each). Reported per mode:
+throughput, client-observed p50/p99 latency, errors by status code, and the
+hub's own overhead = the hub's request latency (the audit entry's ``latency_us``)
+minus the adapter calls on the request's critical path (its Tokenize, if any,
+plus the slowest FetchRecords), timed inside the hub process by wrapping each
+``DepartmentClient``'s ``fetch``/``tokenize`` (bench instrumentation only; no hub
+code changes). ``--profile`` adds a cProfile of the hub's event-loop thread,
+``--py-spy PREFIX`` a py-spy sample of every hub thread; ``--what-if`` runs one of two
+labelled experiments (hub SQLite in WAL mode, no policy decision log) that measure a
+cost by removing it; ``--pg-url`` puts the hub's databases on PostgreSQL (two fresh
+databases, dropped afterwards). Results and analysis: docs/benchmarks.md, "Profile load".
+
+    python bench/profile_load.py --persons 5000 --clients 16 --seconds 30 --tls both
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import cProfile
+import io
+import multiprocessing as mp
+import os
+import pstats
+import random
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+SEED = 7
+WARMUP_SECONDS = 3.0
+DEADLINE_MS = 500  # the hub's default per-adapter deadline (issue 7)
+
+
+# ------------------------------------------------------------------ values passed between processes
+
+
+@dataclass(frozen=True)
+class CallerPlan:
+    """One client: its token and the residents of its scope (person id, ID number)."""
+
+    label: str
+    token: str
+    purposes: tuple[str, ...]
+    residents: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class ClientTls:
+    ca_file: str
+    cert_file: str
+    key_file: str
+
+
+@dataclass(frozen=True)
+class Sample:
+    request_id: str
+    kind: str  # person_id | id_number
+    started: float  # seconds since the measured window opened (negative: warm-up)
+    latency_ms: float
+    code: str
+    detail: str = ""
+
+
+# ------------------------------------------------------------------ adapter process
+
+
+def _adapter_process(
+    config_dir: str, data_dir: str, secret: str, ports: dict[str, int], tls_dir: str | None, conn: Any
+) -> None:
+    """Run every example adapter on its fixed port until told to stop."""
+    os.environ["PINGAN_DATA_DIR"] = data_dir
+    os.environ["PINGAN_LINKAGE_SECRET"] = secret
+    from adapters.server import AdapterServer
+    from pingan.cli.sandbox import EXAMPLES, adapter_config
+
+    servers = []
+    try:
+        for example in sorted(EXAMPLES.glob("*.toml")):
+            name = example.stem
+            credentials = None
+            if tls_dir is not None:
+                from pingan.tls import server_credentials
+
+                d = Path(tls_dir) / "adapters"
+                cert = name.replace("_", "-")
+                credentials = server_credentials(d / f"{cert}.pem", d / f"{cert}.key.pem", d / "ca.pem")
+            server = AdapterServer.from_config(adapter_config(name, Path(config_dir), ports[name]))
+            server.start(credentials)
+            servers.append(server)
+        conn.send("ready")
+        conn.recv()  # "stop"
+    except Exception as exc:  # noqa: BLE001 - report to the parent, which fails the run
+        conn.send(f"error: {type(exc).__name__}: {exc}")
+    finally:
+        for server in servers:
+            server.stop(0.2)
+
+
+# ------------------------------------------------------------------ client process
+
+
+async def _run_clients(
+    address: str, plans: list[CallerPlan], tls: ClientTls | None, warmup: float, seconds: float
+) -> list[Sample]:
+    import grpc
+
+    from pingan.v1 import profile_pb2, profile_pb2_grpc
+
+    credentials = None
+    if tls is not None:
+        from pingan.tls import channel_credentials
+
+        credentials = channel_credentials(tls.ca_file, tls.cert_file, tls.key_file)
+    loop = asyncio.get_running_loop()
+    opened = loop.time() + warmup
+    closes = opened + seconds
+    samples: list[Sample] = []
+
+    async def client(index: int, plan: CallerPlan) -> None:
+        rng = random.Random(SEED * 1000 + index)
+        channel = (
+            grpc.aio.secure_channel(address, credentials)
+            if credentials is not None
+            else grpc.aio.insecure_channel(address)
+        )
+        stub = profile_pb2_grpc.ProfileServiceStub(channel)
+        metadata = (("authorization", f"Bearer {plan.token}"),)
+        try:
+            while loop.time() < closes:  # bounded by the clock
+                person_id, id_number = rng.choice(plan.residents)
+                kind = "person_id" if rng.random() < 0.5 else "id_number"
+                query = (
+                    profile_pb2.PersonQuery(person_id=person_id)
+                    if kind == "person_id"
+                    else profile_pb2.PersonQuery(id_number=id_number)
+                )
+                request_id = f"bench-{uuid.uuid4().hex}"
+                request = profile_pb2.GetPersonProfileRequest(
+                    query=query, purpose=rng.choice(plan.purposes), request_id=request_id
+                )
+                start = loop.time()
+                try:
+                    await stub.GetPersonProfile(request, metadata=metadata, timeout=10)
+                    code, detail = "OK", ""
+                except grpc.aio.AioRpcError as exc:
+                    code, detail = exc.code().name, exc.details() or ""
+                end = loop.time()
+                samples.append(Sample(request_id, kind, start - opened, (end - start) * 1000.0, code, detail))
+        finally:
+            await channel.close()
+
+    await asyncio.gather(*(client(i, p) for i, p in enumerate(plans)))
+    return samples
+
+
+def _client_process(
+    address: str, plans: list[CallerPlan], tls: ClientTls | None, warmup: float, seconds: float, conn: Any
+) -> None:
+    try:
+        conn.send(asyncio.run(_run_clients(address, plans, tls, warmup, seconds)))
+    except Exception as exc:  # noqa: BLE001
+        conn.send(f"error: {type(exc).__name__}: {exc}")
+
+
+# ------------------------------------------------------------------ the hub in this process
+
+
+class LoopThread:
+    """An asyncio loop in a thread, for the grpc.aio hub (as tests/hub/profile/conftest.py)."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="hub-loop", daemon=True)
+        self.thread.start()
+
+    def run(self, coro: Any, timeout: float = 300) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def call(self, fn: Any) -> Any:
+        async def wrapped() -> Any:
+            return fn()
+
+        return self.run(wrapped())
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
+
+
+class AdapterTimes:
+    """Per request id: Tokenize and FetchRecords latencies measured inside the hub."""
+
+    def __init__(self) -> None:
+        self.tokenize: dict[str, float] = collections.defaultdict(float)
+        self.fetch: dict[str, float] = collections.defaultdict(float)
+
+    def instrument(self, clients: dict[str, Any]) -> None:
+        for client in clients.values():
+            client.fetch = self._wrap(client.fetch, self.fetch, lambda a: a[0].request_id, max)
+            client.tokenize = self._wrap(client.tokenize, self.tokenize, lambda a: a[0], lambda x, y: x + y)
+
+    @staticmethod
+    def _wrap(method: Any, into: dict[str, float], key: Any, combine: Any) -> Any:
+        async def timed(*args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return await method(*args, **kwargs)
+            finally:
+                rid = key(args)
+                into[rid] = combine(into[rid], (time.perf_counter() - start) * 1000.0)
+
+        return timed
+
+
+class Adapters:
+    """The adapter process of one mode."""
+
+    def __init__(self, root: Path, data: Path, ports: dict[str, int], tls_dir: Path | None) -> None:
+        self.parent, child = mp.Pipe()
+        self.proc = mp.get_context("spawn").Process(
+            target=_adapter_process,
+            args=(
+                str(root / "adapters"),
+                str(data),
+                os.environ["PINGAN_LINKAGE_SECRET"],
+                ports,
+                str(tls_dir) if tls_dir else None,
+                child,
+            ),
+            daemon=True,
+        )
+        self.proc.start()
+        if not self.parent.poll(180):
+            self.stop()
+            raise SystemExit("adapters did not start within 180 s")
+        status = self.parent.recv()
+        if status != "ready":
+            self.stop()
+            raise SystemExit(f"adapters failed to start: {status}")
+
+    def stop(self) -> None:
+        if self.proc.is_alive():
+            try:
+                self.parent.send("stop")
+            except (BrokenPipeError, OSError):
+                pass
+            self.proc.join(30)
+        if self.proc.is_alive():
+            self.proc.terminate()
+            self.proc.join(10)
+
+
+def _issue_certificates(root: Path, departments: list[str]) -> Path:
+    from hub.pki import create_ca, issue_certificate
+
+    tls = root / "tls"
+    ca = create_ca(tls / "ca", name="profile-load bench CA")
+    for name in departments:
+        issue_certificate(ca, name=name.replace("_", "-"), role="adapter", out_dir=tls / "adapters")
+    issue_certificate(ca, name="hub", role="hub", out_dir=tls / "hub")
+    issue_certificate(ca, name="bench-clients", role="client", out_dir=tls / "clients")
+    return tls
+
+
+def _hub_config(
+    root: Path, keys: Any, ports: dict[str, int], tls_dir: Path | None, urls: tuple[str, str]
+) -> Path:
+    from pingan.cli.sandbox import write_hub_config
+
+    addresses = {name: f"127.0.0.1:{port}" for name, port in ports.items()}
+    path = write_hub_config(
+        root, keys, addresses, database_url=urls[0], audit_url=urls[1], deadline_ms=DEADLINE_MS
+    )
+    if tls_dir is not None:
+        hub = tls_dir / "hub"
+        path.write_text(
+            path.read_text(encoding="utf-8")
+            + f'[tls]\nca_file = "{hub / "ca.pem"}"\ncert_file = "{hub / "hub.pem"}"\nkey_file = "{hub / "hub.key.pem"}"\n',
+            encoding="utf-8",
+        )
+    return path
+
+
+def _residents(hub_url: str, data: Path) -> dict[str, list[tuple[str, str]]]:
+    """Jurisdiction -> (person id, ID number) of linked population records with a valid ID number."""
+    from adapters.config import load_config
+    from hub.identity import store
+    from pingan.cli.sandbox import EXAMPLES
+
+    config = load_config(EXAMPLES / "public_security.toml")
+    dataset = next(d for d in config.datasets if d.name == "population")
+    id_column = dict(dataset.identity)["id_number"]
+    with sqlite3.connect(data / "public_security.db") as db:
+        ids = {
+            str(local): str(number)
+            for local, number in db.execute(
+                f'SELECT "{dataset.id_column}", "{id_column}" FROM "{dataset.table}"'
+            )
+            if number and len(str(number)) == 18 and str(number)[:17].isdigit()
+        }
+    import sqlalchemy as sa
+
+    r, p = store.records.c, store.persons.c
+    engine = sa.create_engine(hub_url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(r.local_record_id, p.person_id, p.jurisdiction)
+                .join_from(store.records, store.persons, p.person_id == r.person_id)
+                .where(
+                    (r.department == "public_security")
+                    & (r.dataset == "population")
+                    & r.deleted.is_(False)
+                    & p.active.is_(True)
+                )
+            ).all()
+    finally:
+        engine.dispose()
+    by_grid: dict[str, list[tuple[str, str]]] = collections.defaultdict(list)
+    seen: set[str] = set()
+    for local, person_id, jurisdiction in sorted(rows):
+        number = ids.get(str(local))
+        if number and jurisdiction and person_id not in seen:
+            seen.add(person_id)
+            by_grid[jurisdiction].append((person_id, number))
+    return by_grid
+
+
+def _plans(
+    by_grid: dict[str, list[tuple[str, str]]], clients: int, keys: Any
+) -> tuple[list[CallerPlan], list[Any]]:
+    from hub.policy.jurisdiction import RoleAssignment
+
+    def street(jurisdiction: str) -> str:
+        return "/".join(jurisdiction.split("/")[:2])
+
+    by_street: dict[str, list[tuple[str, str]]] = collections.defaultdict(list)
+    for grid, people in by_grid.items():
+        by_street[street(grid)].extend(people)
+    grids = sorted(by_grid, key=lambda g: (-len(by_grid[g]), g))
+    streets = sorted(by_street, key=lambda s: (-len(by_street[s]), s))
+    officers = max(1, clients // 8) if clients >= 4 else 0
+    plans: list[CallerPlan] = []
+    assignments = []
+    for i in range(clients):
+        if i < officers:
+            role, department, purposes = "street_officer", "street_office", ("routine_visit", "case_handling")
+        elif i < 2 * officers:
+            role, department, purposes = "justice_officer", "justice", ("routine_visit", "case_handling")
+        else:
+            role, department, purposes = "grid_worker", "grid_office", ("routine_visit",)
+        if role == "grid_worker":
+            scope = grids[(i - 2 * officers) % len(grids)]
+            people = by_grid[scope]
+        else:
+            scope = streets[i % len(streets)]
+            people = by_street[scope]
+        user = f"bench-{role}-{i}"
+        assignments.append(RoleAssignment(user, role, scope))
+        plans.append(
+            CallerPlan(
+                f"{role}@{scope}", keys.token(user, department, [role], [scope]), purposes, tuple(people)
+            )
+        )
+    return plans, assignments
+
+
+@dataclass(frozen=True)
+class ModeResult:
+    mode: str
+    seconds: float
+    ok: int
+    errors: dict[str, int]
+    p50: float
+    p99: float
+    hub_p50: float
+    hub_p99: float
+    critical_p50: float
+    overhead_p50: float
+    overhead_p99: float
+    overhead_n: int
+    profile: str
+    details: tuple[str, ...]
+
+
+def _pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * q))]
+
+
+def _audit_latencies(runtime: Any, first: int) -> dict[str, float]:
+    """request id -> the hub's own request latency (ms) from the audit entries appended since ``first``."""
+    log = runtime.audit_log
+    out: dict[str, float] = {}
+    for index in range(first, log.size()):
+        entry = log.entry(index).decode().entry
+        latency = getattr(entry, "latency_us", 0)
+        if latency:
+            out[entry.request_id] = latency / 1000.0
+    return out
+
+
+def _start_py_spy(args: argparse.Namespace, mode: str) -> tuple[subprocess.Popen[bytes], Path] | None:
+    """py-spy on this process (the hub: event loop and worker threads), for the measured window."""
+    if not args.py_spy:
+        return None
+    out = Path(f"{args.py_spy}-{mode.replace(' ', '-')}.txt")
+    command = [
+        "py-spy",
+        "record",
+        "--pid",
+        str(os.getpid()),
+        "--format",
+        "raw",
+        "--threads",
+        "--nonblocking",
+        "--rate",
+        "200",
+        "--duration",
+        str(int(args.warmup + args.seconds)),
+        "--output",
+        str(out),
+    ]
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE), out
+
+
+def _stop_py_spy(spy: tuple[subprocess.Popen[bytes], Path] | None) -> str:
+    """Wait for py-spy; summarise samples per thread and the frames with most own and total samples."""
+    if spy is None:
+        return ""
+    proc, out = spy
+    try:
+        _, err = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        _, err = proc.communicate()
+    if not out.exists():
+        return f"py-spy wrote nothing: {err.decode(errors='replace')[-500:]}\n"
+    threads: collections.Counter[str] = collections.Counter()
+    own: collections.Counter[str] = collections.Counter()
+    total: collections.Counter[str] = collections.Counter()
+    samples = 0
+    for line in out.read_text(encoding="utf-8", errors="replace").splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if not stack or not count_text.isdigit():
+            continue
+        count = int(count_text)
+        frames = stack.split(";")
+        samples += count
+        threads[frames[0]] += count
+        own[frames[-1]] += count
+        for frame in set(frames[1:]):
+            total[frame] += count
+    lines = [f"py-spy: {samples} samples (all threads, idle excluded) -> {out}", "per thread:"]
+    lines += [f"  {n:7d}  {name}" for name, n in threads.most_common(12)]
+    lines.append("own samples (top 30):")
+    lines += [f"  {n:7d}  {name}" for name, n in own.most_common(30)]
+    lines.append("total samples (top 40):")
+    lines += [f"  {n:7d}  {name}" for name, n in total.most_common(40)]
+    return "\n".join(lines) + "\n"
+
+
+def run_mode(
+    mode: str,
+    root: Path,
+    data: Path,
+    keys: Any,
+    ports: dict[str, int],
+    tls_dir: Path | None,
+    args: argparse.Namespace,
+    link: bool,
+    urls: tuple[str, str],
+) -> tuple[ModeResult, dict[str, list[tuple[str, str]]]]:
+    from hub.config import load_hub_config
+    from hub.runtime import HubRuntime
+
+    adapters = Adapters(root, data, ports, tls_dir)
+    runtime = None
+    loop = LoopThread()
+    try:
+        runtime = HubRuntime.create(load_hub_config(_hub_config(root, keys, ports, tls_dir, urls)))
+        port = loop.run(runtime.start())
+        if link:
+            started = time.perf_counter()
+            report = runtime.link()
+            if report.failures:
+                raise SystemExit(f"linkage failed: {report.failures}")
+            print(f"linked in {time.perf_counter() - started:.1f} s", flush=True)
+        by_grid = _residents(urls[0], data)
+        plans, assignments = _plans(by_grid, args.clients, keys)
+        if link:
+            runtime.policy_store.add_assignments(assignments)
+        runtime.pdp.activate(runtime.admin.load_active())
+        times = AdapterTimes()
+        loop.call(lambda: times.instrument(runtime.clients))
+        first_entry = runtime.audit_log.size()
+        profiler = cProfile.Profile() if args.profile else None
+        if profiler is not None:
+            loop.call(profiler.enable)  # profiles the hub's event-loop thread only
+
+        client_tls = None
+        if tls_dir is not None:
+            c = tls_dir / "clients"
+            client_tls = ClientTls(
+                str(c / "ca.pem"), str(c / "bench-clients.pem"), str(c / "bench-clients.key.pem")
+            )
+        parent, child = mp.Pipe()
+        proc = mp.get_context("spawn").Process(
+            target=_client_process,
+            args=(f"127.0.0.1:{port}", plans, client_tls, args.warmup, args.seconds, child),
+            daemon=True,
+        )
+        proc.start()
+        spy = _start_py_spy(args, mode)
+        budget = args.warmup + args.seconds + 120
+        got = parent.recv() if parent.poll(budget) else "error: clients did not report in time"
+        proc.join(30)
+        if proc.is_alive():
+            proc.terminate()
+            proc.join(10)
+        profile_text = _stop_py_spy(spy)
+        if profiler is not None:
+            loop.call(profiler.disable)
+            buffer = io.StringIO()
+            pstats.Stats(profiler, stream=buffer).sort_stats("cumulative").print_stats(35)
+            buffer.write("\n---- by own time ----\n")
+            pstats.Stats(profiler, stream=buffer).sort_stats("tottime").print_stats(25)
+            profile_text += buffer.getvalue()
+        if isinstance(got, str):
+            raise SystemExit(got)
+        samples: list[Sample] = [s for s in got if 0 <= s.started < args.seconds]
+        # wait for the appender to flush the last entries, then read the hub-side latencies
+        time.sleep(0.5)
+        hub_ms = _audit_latencies(runtime, first_entry)
+    finally:
+        if runtime is not None:
+            try:
+                loop.run(runtime.stop())
+            except Exception as exc:  # noqa: BLE001 - still stop the loop and the adapters
+                print(f"hub stop failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        loop.close()
+        adapters.stop()
+
+    ok = [s for s in samples if s.code == "OK"]
+    errors = collections.Counter(f"{s.code} ({s.kind})" for s in samples if s.code != "OK")
+    latencies = [s.latency_ms for s in ok]
+    hub_lat, critical, overhead = [], [], []
+    for s in ok:
+        if s.request_id in hub_ms and s.request_id in times.fetch:
+            total = hub_ms[s.request_id]
+            path = times.tokenize.get(s.request_id, 0.0) + times.fetch[s.request_id]
+            hub_lat.append(total)
+            critical.append(path)
+            overhead.append(total - path)
+    result = ModeResult(
+        mode=mode,
+        seconds=args.seconds,
+        ok=len(ok),
+        errors=dict(errors),
+        p50=_pct(latencies, 0.50),
+        p99=_pct(latencies, 0.99),
+        hub_p50=_pct(hub_lat, 0.50),
+        hub_p99=_pct(hub_lat, 0.99),
+        critical_p50=_pct(critical, 0.50),
+        overhead_p50=_pct(overhead, 0.50),
+        overhead_p99=_pct(overhead, 0.99),
+        overhead_n=len(overhead),
+        profile=profile_text,
+        details=tuple(sorted({f"{s.code} ({s.kind}): {s.detail}" for s in samples if s.code != "OK"}))[:5],
+    )
+    return result, by_grid
+
+
+@contextmanager
+def databases(pg_url: str | None, root: Path) -> Iterator[tuple[str, str]]:
+    """(hub database URL, audit database URL): SQLite files under ``root``, or two fresh
+    PostgreSQL databases created on the server of ``pg_url`` and dropped afterwards."""
+    if not pg_url:
+        yield f"sqlite:///{root / 'hub.db'}", f"sqlite:///{root / 'audit.db'}"
+        return
+    import sqlalchemy as sa
+
+    admin = sa.create_engine(pg_url, isolation_level="AUTOCOMMIT")
+    suffix = uuid.uuid4().hex[:8]
+    names = (f"pingan_bench_hub_{suffix}", f"pingan_bench_audit_{suffix}")
+    base = sa.make_url(pg_url)
+    created: list[str] = []
+    try:
+        with admin.connect() as conn:
+            for name in names:
+                conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+                created.append(name)
+        yield tuple(base.set(database=n).render_as_string(hide_password=False) for n in names)  # type: ignore[misc]
+    finally:
+        with admin.connect() as conn:
+            for name in created:
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _apply_what_if(what_if: str | None) -> None:
+    """Experiments that measure one cost by removing it in this (hub) process only."""
+    if what_if == "hub-db-wal":
+        import sqlalchemy as sa
+
+        def pragmas(dbapi_connection: Any, _record: Any) -> None:
+            if not isinstance(dbapi_connection, sqlite3.Connection):
+                return
+            path = dbapi_connection.execute("PRAGMA database_list").fetchone()[2]
+            if path.endswith("hub.db"):
+                dbapi_connection.execute("PRAGMA journal_mode=WAL")
+                dbapi_connection.execute("PRAGMA synchronous=NORMAL")
+
+        sa.event.listen(sa.engine.Engine, "connect", pragmas)
+    elif what_if == "no-decision-log":
+        from hub.policy.decision_point import PolicyDecisionPoint
+
+        PolicyDecisionPoint._record = lambda self, records: True  # type: ignore[method-assign]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--persons", type=int, default=5000, help="synthetic residents (default 5000)")
+    parser.add_argument("--clients", type=int, default=16, help="concurrent callers (default 16)")
+    parser.add_argument("--seconds", type=float, default=30.0, help="measured seconds per mode (default 30)")
+    parser.add_argument(
+        "--warmup", type=float, default=WARMUP_SECONDS, help="unmeasured warm-up seconds per mode"
+    )
+    parser.add_argument(
+        "--tls", choices=("off", "on", "both"), default="off", help="mutual TLS (default off)"
+    )
+    parser.add_argument("--profile", action="store_true", help="cProfile the hub's event-loop thread")
+    parser.add_argument(
+        "--py-spy",
+        metavar="PREFIX",
+        help="also sample the whole hub process (all threads) with py-spy during each measured window; "
+        "writes PREFIX-<mode>.txt (collapsed stacks) and prints the top frames",
+    )
+    parser.add_argument(
+        "--pg-url",
+        metavar="URL",
+        help="run the hub's databases (identity/policy and audit) on PostgreSQL: a server URL such as "
+        "postgresql+psycopg://postgres@127.0.0.1:5432/postgres; two fresh databases are created and dropped",
+    )
+    parser.add_argument(
+        "--what-if",
+        choices=("hub-db-wal", "no-decision-log"),
+        help="experiment, not the shipped configuration: hub-db-wal opens the hub's SQLite database with "
+        "journal_mode=WAL and synchronous=NORMAL; no-decision-log skips writing policy decisions to the "
+        "decision-log table (the audit log is unchanged). Shows what those costs are.",
+    )
+    args = parser.parse_args()
+    if args.clients < 1 or args.seconds <= 0 or not 10 <= args.persons <= 200_000:
+        parser.error("--clients >= 1, --seconds > 0 and 10 <= --persons <= 200000 please")
+
+    from adapters.synth.generate import generate
+    from pingan.cli.sandbox import EXAMPLES, Keys, free_port, prepare_environment
+
+    _apply_what_if(args.what_if)
+    results: list[ModeResult] = []
+    with tempfile.TemporaryDirectory(prefix="profile-load-") as tmp:
+        root = Path(tmp)
+        data = root / "data"
+        started = time.perf_counter()
+        generate(args.persons, SEED, data)
+        print(f"generated {args.persons} persons in {time.perf_counter() - started:.1f} s", flush=True)
+        prepare_environment(data)
+        (root / "adapters").mkdir()
+        departments = sorted(p.stem for p in EXAMPLES.glob("*.toml"))
+        ports = {name: free_port() for name in departments}
+        keys = Keys.generate(root / "keys")
+        modes = {"off": ["plaintext"], "on": ["mutual TLS"], "both": ["plaintext", "mutual TLS"]}[args.tls]
+        tls_dir = _issue_certificates(root, departments) if "mutual TLS" in modes else None
+        by_grid: dict[str, list[tuple[str, str]]] = {}
+        with databases(args.pg_url, root) as urls:
+            for i, mode in enumerate(modes):
+                result, by_grid = run_mode(
+                    mode,
+                    root,
+                    data,
+                    keys,
+                    ports,
+                    tls_dir if mode == "mutual TLS" else None,
+                    args,
+                    link=(i == 0),
+                    urls=urls,
+                )
+                results.append(result)
+                print(
+                    f"{mode}: {result.ok / result.seconds:.1f} profiles/s, errors {result.errors or 0}",
+                    flush=True,
+                )
+
+    residents = sum(len(v) for v in by_grid.values())
+    owners: dict[str, set[str]] = collections.defaultdict(set)
+    for people in by_grid.values():
+        for person_id, number in people:
+            owners[number].add(person_id)
+    shared = sum(1 for people in owners.values() if len(people) > 1)
+    print()
+    print(f"hub databases: {'PostgreSQL' if args.pg_url else 'SQLite files (embedded defaults)'}")
+    if args.what_if:
+        print(f"WHAT-IF EXPERIMENT: {args.what_if} (not the shipped configuration)")
+    print(
+        f"persons {args.persons} (seed {SEED}), adapters {len(ports)} ({', '.join(sorted(ports))}), "
+        f"{residents} queryable residents in {len(by_grid)} grids ({shared} ID numbers held by more than one "
+        f"hub person), clients {args.clients}, "
+        f"{args.seconds:g} s measured after {args.warmup:g} s warm-up per mode"
+    )
+    print(
+        "| mode | profiles/s | p50 ms | p99 ms | errors | hub p50 / p99 ms | "
+        "adapter critical path p50 ms | hub overhead p50 / p99 ms |"
+    )
+    print("|---|---:|---:|---:|---|---:|---:|---:|")
+    for r in results:
+        errors = ", ".join(f"{k} {v}" for k, v in sorted(r.errors.items())) or "0"
+        print(
+            f"| {r.mode} | {r.ok / r.seconds:,.1f} | {r.p50:,.1f} | {r.p99:,.1f} | {errors} | "
+            f"{r.hub_p50:,.1f} / {r.hub_p99:,.1f} | {r.critical_p50:,.1f} | {r.overhead_p50:,.1f} / {r.overhead_p99:,.1f} |"
+        )
+    for r in results:
+        print(
+            f"{r.mode}: hub-side timings (audit latency_us + adapter calls) matched for {r.overhead_n} of {r.ok} OK requests"
+        )
+        for detail in r.details:
+            print(f"{r.mode} error example: {detail}")
+    for r in results:
+        if r.profile:
+            print(f"\n==== profile of the hub process ({r.mode}) ====")
+            print(r.profile)
+    failed = any(r.ok == 0 for r in results)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
