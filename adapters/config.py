@@ -29,8 +29,10 @@ from adapters.model import (
     CATEGORIES,
     GRADES,
     GROUPS,
+    SEVERITIES,
     VALUE_TYPES,
     AdapterConfig,
+    AlertRule,
     DatasetConfig,
     FieldConfig,
     GroupRule,
@@ -41,7 +43,7 @@ NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 _VAR_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _LISTEN_RE = re.compile(r"^(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.\-]+):(?P<port>\d{1,5})$")
 
-_TOP_KEYS = {"department", "database", "state", "server", "linkage", "datasets"}
+_TOP_KEYS = {"department", "database", "state", "server", "linkage", "datasets", "alerts"}
 _DEPARTMENT_KEYS = {"name", "display_name"}
 _URL_KEYS = {"url"}
 _SERVER_KEYS = {"listen", "max_records_per_request", "max_fields_per_request"}
@@ -63,6 +65,8 @@ _DATASET_KEYS = {
 }
 _FIELD_KEYS = {"name", "column", "type", "category", "grade", "description"}
 _RULE_KEYS = {"group", "column", "in"}
+_ALERT_KEYS = {"name", "kind", "dataset", "severity", "query", "detail"}
+_DETAIL_FIELD_RE = re.compile(r"\{([^{}]*)\}")
 
 
 class _Reader:
@@ -247,6 +251,8 @@ def parse_config(path: str | Path) -> AdapterConfig:
         seen.add(ds.name)
         datasets.append(ds)
 
+    alerts = _parse_alerts(path, top, {ds.name for ds in datasets})
+
     return AdapterConfig(
         path=path,
         department=department,
@@ -257,7 +263,49 @@ def parse_config(path: str | Path) -> AdapterConfig:
         secret_env=secret_env or None,
         secret_file=secret_file or None,
         datasets=tuple(datasets),
+        alerts=alerts,
     )
+
+
+def _parse_alerts(path: Path, top: _Reader, datasets: set[str]) -> tuple[AlertRule, ...]:
+    """The optional ``[[alerts]]`` rules (docs/alerts.md); the query's columns are checked at start."""
+    rules: list[AlertRule] = []
+    seen: set[str] = set()
+    for index, table in enumerate(top.array_of_tables("alerts")):
+        r = _Reader(path, table, f"alerts[{index}]")
+        name = r.string("name")
+        assert name is not None
+        _check_name(r, "name", name, "alert rule name")
+        r.prefix = f"alerts[{name}]"
+        r.only(_ALERT_KEYS)
+        if name in seen:
+            raise r.error("name", f"duplicate alert rule name {name!r}")
+        seen.add(name)
+        kind, dataset, severity = r.string("kind"), r.string("dataset"), r.string("severity")
+        query, detail = r.string("query"), r.string("detail")
+        assert kind and dataset and severity and query and detail
+        _check_name(r, "kind", kind, "alert kind")
+        if dataset not in datasets:
+            raise r.error(
+                "dataset",
+                f"{dataset!r} is not a declared dataset (declared: {', '.join(sorted(datasets))}); "
+                "the alert's record must belong to one so the hub can find the person",
+            )
+        if severity not in SEVERITIES:
+            raise r.error("severity", f"unknown severity {severity!r} (one of: {', '.join(SEVERITIES)})")
+        for placeholder in _DETAIL_FIELD_RE.findall(detail):
+            if placeholder != "detail_value":
+                raise r.error(
+                    "detail",
+                    f"placeholder {{{placeholder}}} is not allowed; the only placeholder is {{detail_value}} "
+                    "(alerts carry no names or identifiers)",
+                )
+        try:
+            detail.format(detail_value="")
+        except (ValueError, IndexError, KeyError):
+            raise r.error("detail", "is not a valid template (use {detail_value}; write {{ and }} for braces)") from None
+        rules.append(AlertRule(name=name, kind=kind, dataset=dataset, severity=severity, query=query, detail=detail))
+    return tuple(rules)
 
 
 def _parse_dataset(path: Path, index: int, table: dict[str, Any]) -> DatasetConfig:

@@ -105,6 +105,26 @@ class DatasetConfig:
         return tuple(GROUPS[g] for g in self.groups)
 
 
+SEVERITIES: tuple[str, ...] = ("high", "medium", "low")
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRule:
+    """One ``[[alerts]]`` rule: a department SQL query whose rows are current alerts.
+
+    The query returns ``record_id`` (a record of ``dataset``), ``raised_at`` and
+    optionally ``detail_value``; ``detail`` is a template whose only placeholder is
+    ``{detail_value}`` so no name or identifier can reach the alert (adapters/alerts.py).
+    """
+
+    name: str
+    kind: str
+    dataset: str
+    severity: str
+    query: str
+    detail: str
+
+
 @dataclass(frozen=True, slots=True)
 class ServerConfig:
     """Where the adapter listens and how much one request may ask for."""
@@ -127,6 +147,7 @@ class AdapterConfig:
     secret_env: str | None
     secret_file: str | None
     datasets: tuple[DatasetConfig, ...]
+    alerts: tuple[AlertRule, ...] = ()
 
     def dataset(self, name: str) -> DatasetConfig | None:
         for ds in self.datasets:

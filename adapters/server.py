@@ -23,6 +23,7 @@ import grpc
 import sqlalchemy as sa
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from adapters.alerts import DEFAULT_LIMIT, MAX_LIMIT, check_alert_queries, datasets_of, list_alerts
 from adapters.config import parse_config
 from adapters.errors import ConfigError, WatermarkError
 from adapters.fetch import build_record, plan_fetch
@@ -257,6 +258,48 @@ class AdapterServicer(adapter_pb2_grpc.DepartmentAdapterServicer):
         encoding: linkage_pb2.LinkageEncoding = self.encoder.encode_query(query)
         return adapter_pb2.TokenizeResponse(encoding=encoding)
 
+    # -- ListAlerts --------------------------------------------------------------
+
+    @grpc_errors
+    def ListAlerts(self, request: adapter_pb2.ListAlertsRequest, context: grpc.ServicerContext) -> Any:
+        caller, peer = caller_of(context)
+        if len(request.request_id) > 128:
+            raise invalid_argument("request_id is longer than 128 characters")
+        if not 0 <= request.limit <= MAX_LIMIT:
+            raise invalid_argument(f"limit must be between 0 (default {DEFAULT_LIMIT}) and {MAX_LIMIT}")
+        since: dt.datetime | None = None
+        if request.HasField("since"):
+            try:
+                since = request.since.ToDatetime(dt.UTC)
+            except (ValueError, OverflowError):
+                raise invalid_argument("since is not a valid timestamp") from None
+
+        def entry(dataset: str, ids: tuple[str, ...], count: int, outcome: str, detail: str = "") -> AccessEntry:
+            return AccessEntry(
+                rpc="ListAlerts",
+                caller=caller,
+                peer=peer,
+                request_id=request.request_id,
+                purpose="alerts",
+                dataset=dataset,
+                record_ids=ids,
+                record_count=count,
+                outcome=outcome,
+                detail=detail,
+            )
+
+        try:
+            alerts = list_alerts(self.config, self.source, since=since, limit=request.limit or DEFAULT_LIMIT)
+        except sa.exc.DBAPIError as exc:
+            error = _db_unavailable(self.config.department, exc)
+            log.warning("ListAlerts %s: department database unavailable: %s", request.request_id[:128], type(exc).__name__)
+            self._log_refusal(entry("*", (), 0, error.code.name, error.message))
+            raise error from None
+        self._record(
+            entry(datasets_of(alerts), tuple(a.local_record_id for a in alerts), len(alerts), "OK", f"{len(alerts)} alerts")
+        )
+        return adapter_pb2.ListAlertsResponse(alerts=alerts)
+
     # -- access log --------------------------------------------------------------
 
     def _record(self, *entries: AccessEntry) -> None:
@@ -311,6 +354,7 @@ class AdapterServer:
         try:
             source.open()
             check_columns(config, source)
+            check_alert_queries(config, source)
             state_engine = create_engine(config, config.state_url, "state.url")
             tune(state_engine)
             try:

@@ -27,6 +27,7 @@ from audit.entry import IdentityMergeEntry, IdentitySplitEntry, PolicyChangeEntr
 from audit.sealed import Keyring
 from audit.service import add_to_server as add_audit_service
 from audit.store import AuditLog, CheckpointPolicy, EntryFilter
+from hub.alerts.feed import AlertFeed
 from hub.auth.caller import Caller
 from hub.auth.gate import CallerGate
 from hub.config import HubConfig
@@ -168,6 +169,7 @@ class HubRuntime:
         self.masking = MaskingContext(pseudonym_key=pseudonym)
         # departments: grpc.aio channels belong to an event loop, so they are made in start()
         self.clients: dict[str, DepartmentClient] = {}
+        self.alerts: AlertFeed | None = None  # made in start(), on the event loop (docs/alerts.md)
         # callers
         self.gate = CallerGate.from_config(config.auth)
         self.server: grpc.aio.Server | None = None
@@ -232,12 +234,16 @@ class HubRuntime:
         await asyncio.to_thread(default_masker)
         credentials = self._channel_credentials()
         self.clients = {a.name: DepartmentClient(a.endpoint(), credentials) for a in self.config.adapters}
+        self.alerts = AlertFeed(
+            self.clients, self.identity, self.pdp.decide_header, poll_seconds=self.config.alerts.poll_seconds
+        )
         profile = ProfileServicer(
             self.gate,
             self.identity,
             PersonResolver(self.identity, list(self.clients.values())),
             ProfileAssembler(self.clients, self.pdp, self.masking),
             self.recorder,
+            self.alerts,
         )
         server = grpc.aio.server(options=(("grpc.max_receive_message_length", 4 * 1024 * 1024),))
         profile_pb2_grpc.add_ProfileServiceServicer_to_server(profile, server)
@@ -260,6 +266,7 @@ class HubRuntime:
         await mark_serving(health, SERVICE_NAMES)
         self.server, self.port = server, port
         self._tasks.append(asyncio.create_task(self._sync_policy()))
+        self.alerts.start()
         return port
 
     async def _sync_policy(self) -> None:
@@ -273,6 +280,8 @@ class HubRuntime:
                 log.exception("policy reload failed; keeping version %s", self.pdp.policy.hash[:12])
 
     async def stop(self, grace: float = 1.0) -> None:
+        if self.alerts is not None:
+            await self.alerts.stop()
         for task in self._tasks:
             task.cancel()
         self._tasks = []

@@ -53,9 +53,18 @@ def _dataset(ds: Dataset) -> dict[str, object]:
     return out
 
 
+def _alerts(schema: DepartmentSchema) -> tuple[dict[str, str], ...]:
+    """The ``ALERTS`` rules of the department module that owns ``schema`` (docs/alerts.md)."""
+    for module in all_departments():
+        if module.SCHEMA.name == schema.name:
+            return tuple(getattr(module, "ALERTS", ()))
+    return ()
+
+
 def render(schema: DepartmentSchema) -> str:
-    """The TOML text of one department's example configuration."""
-    doc = {
+    """The TOML text of one department's example configuration, with its alert rules if any."""
+    alerts = _alerts(schema)
+    doc: dict[str, object] = {
         "department": {"name": schema.name, "display_name": schema.display_name},
         "database": {"url": f"sqlite:///${{PINGAN_DATA_DIR}}/{schema.name}.db"},
         "state": {"url": f"sqlite:///${{PINGAN_DATA_DIR}}/{schema.name}-adapter.db"},
@@ -63,6 +72,8 @@ def render(schema: DepartmentSchema) -> str:
         "linkage": {"secret_env": "PINGAN_LINKAGE_SECRET"},
         "datasets": [_dataset(d) for d in schema.datasets],
     }
+    if alerts:
+        doc["alerts"] = [dict(rule) for rule in alerts]
     return HEADER.format(display=schema.display_name, name=schema.name) + tomli_w.dumps(doc, multiline_strings=False)
 
 

@@ -91,6 +91,10 @@ class DepartmentClient:
     async def tokenize(self, request_id: str, query: linkage_pb2.IdentityQuery) -> CallResult:
         return await self._call(self._stub.Tokenize, adapter_pb2.TokenizeRequest(request_id=request_id, query=query))
 
+    async def list_alerts(self, request: adapter_pb2.ListAlertsRequest) -> CallResult:
+        """The department's current alerts (hub/alerts polls this)."""
+        return await self._call(self._stub.ListAlerts, request)
+
     async def _call(self, method: grpc.aio.UnaryUnaryMultiCallable, request: object) -> CallResult:
         started = time.perf_counter()
         deadline = started + self.endpoint.deadline_ms / 1000.0

@@ -59,12 +59,14 @@ class ProfileServicer(profile_pb2_grpc.ProfileServiceServicer):
         resolver: PersonResolver,
         assembler: ProfileAssembler,
         recorder: AuditRecorder,
+        alerts: Any = None,
     ) -> None:
         self._gate = gate
         self._index = index
         self._resolver = resolver
         self._assembler = assembler
         self._recorder = recorder
+        self._alerts = alerts  # hub.alerts.feed.AlertFeed, or None when alerts are not configured
 
     # -- RPCs -------------------------------------------------------------------------------------
 
@@ -134,12 +136,44 @@ class ProfileServicer(profile_pb2_grpc.ProfileServiceServicer):
 
     @grpc_errors
     async def WatchAlerts(self, request: profile_pb2.WatchAlertsRequest, context: grpc.aio.ServicerContext) -> Any:
-        await self._authenticate(context, "WatchAlerts")
-        raise StatusError(
-            grpc.StatusCode.UNIMPLEMENTED,
-            "WatchAlerts is not available yet: alerts need an adapter-side event feed (see docs/api.md)",
-        )
-        yield  # pragma: no cover - makes this an async generator for the streaming RPC
+        # docs/alerts.md: every delivered alert is an audit entry first (fail closed).
+        from hub.alerts.errors import AlertError
+        from hub.alerts.kinds import ALERT_PURPOSE, check_kinds
+
+        caller = await self._authenticate(context, "WatchAlerts")
+        if self._alerts is None:
+            raise StatusError(grpc.StatusCode.FAILED_PRECONDITION, "alerts are not configured on this hub")
+        try:
+            kinds = check_kinds(list(request.kinds), self._alerts.known_kinds)
+        except AlertError as exc:
+            raise StatusError(grpc.StatusCode.INVALID_ARGUMENT, str(exc)) from None
+        async for visible in self._alerts.watch(caller, kinds):
+            alert, started = visible.alert, time.perf_counter()
+            header = await self._alerts.header_values(visible)
+            entry = AccessEntry(
+                request_id=visible.request_id,
+                time=now_rfc3339(),
+                caller=_audit_caller(caller, context),
+                purpose=ALERT_PURPOSE,
+                person_id=alert.person_id,
+                query_kind="alert",
+                policy_versions=tuple(PolicyVersion("bundle", h) for h in visible.decision.policy_hashes),
+                latency_us=int((time.perf_counter() - started) * 1_000_000),
+                flags=("alert", f"alert_kind:{alert.kind}"),
+                jurisdiction=alert.jurisdiction,
+            )
+            await self._recorder.append(entry)
+            response = profile_pb2.WatchAlertsResponse(
+                alert_id=alert.alert_id,
+                kind=alert.kind,
+                person_id=alert.person_id,
+                department=alert.department,
+                risk_level=header.get("risk_level", ""),
+                responsible_helper=header.get("responsible_helper", ""),
+                detail=alert.detail,
+            )
+            response.raised_at.FromDatetime(alert.raised_at)
+            yield response
 
     @grpc_errors
     async def SharingStats(

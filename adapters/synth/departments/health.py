@@ -71,6 +71,30 @@ SCHEMA = DepartmentSchema("health", "卫生健康委员会", (PATIENT, VISIT), (
         jurisdiction_column="residence_grid"),
 ))
 
+# Alert rules rendered into adapters/examples/health.toml (docs/alerts.md). A patient whose
+# latest follow-up is more than FOLLOW_UP_DAYS old is overdue; it arose on that visit's due
+# date (next_visit_due = visit + 90 days). "Today" is the newest visit on file, so the
+# frozen synthetic data gives the same alerts on any day (a live department would compare
+# with CURRENT_DATE). ISO-date string comparison works on SQLite and PostgreSQL.
+OVERDUE_SQL = """\
+WITH latest AS (
+  SELECT patient_id, MAX(visit_date) AS visit_date FROM followup_visit GROUP BY patient_id
+)
+SELECT v.patient_id AS record_id, MAX(v.next_visit_due) AS raised_at, MAX(v.visit_date) AS detail_value
+FROM followup_visit v JOIN latest l ON l.patient_id = v.patient_id AND l.visit_date = v.visit_date
+WHERE v.next_visit_due < (SELECT MAX(visit_date) FROM followup_visit)
+GROUP BY v.patient_id"""
+ALERTS: tuple[dict[str, str], ...] = (
+    {
+        "name": "follow_up_overdue",
+        "kind": "overdue_visit",
+        "dataset": "mental_health_patients",
+        "severity": "medium",
+        "query": OVERDUE_SQL,
+        "detail": "follow-up overdue: last visit {detail_value}, due every 90 days",
+    },
+)
+
 
 def build(world: World) -> DepartmentRows:
     pop, rng, noise = world.population, world.rng, world.noise

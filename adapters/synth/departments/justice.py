@@ -101,6 +101,31 @@ SCHEMA = DepartmentSchema("justice", "司法局", (JZDX, JYHD, XSRY, TJAJ), (
     table_dataset(TJAJ, "mediation", "人民调解纠纷", "gxsj", "jf_wg"),
 ))
 
+# Alert rules rendered into adapters/examples/justice.toml (docs/alerts.md). A subject whose
+# latest sessions are three or more absences in a row (缺席, after the last attended or
+# excused one) raises an alert on the subject's record in `corrections`; it arose on the
+# third absence. Window functions and ISO-date string order work on SQLite and PostgreSQL.
+MISSED_SESSIONS_SQL = """\
+WITH last_present AS (
+  SELECT dxbh, MAX(hdrq) AS hdrq FROM jz_jyhd WHERE cxqk <> '缺席' GROUP BY dxbh
+), missed AS (
+  SELECT s.dxbh, s.hdrq, ROW_NUMBER() OVER (PARTITION BY s.dxbh ORDER BY s.hdrq, s.hdbh) AS n
+  FROM jz_jyhd s LEFT JOIN last_present p ON p.dxbh = s.dxbh
+  WHERE s.cxqk = '缺席' AND (p.hdrq IS NULL OR s.hdrq > p.hdrq)
+)
+SELECT dxbh AS record_id, MAX(CASE WHEN n = 3 THEN hdrq END) AS raised_at, COUNT(*) AS detail_value
+FROM missed GROUP BY dxbh HAVING COUNT(*) >= 3"""
+ALERTS: tuple[dict[str, str], ...] = (
+    {
+        "name": "three_missed_sessions",
+        "kind": "missed_sessions",
+        "dataset": "corrections",
+        "severity": "high",
+        "query": MISSED_SESSIONS_SQL,
+        "detail": "{detail_value} consecutive missed counselling sessions",
+    },
+)
+
 
 def build(world: World) -> DepartmentRows:
     pop, rng, noise = world.population, world.rng, world.noise
