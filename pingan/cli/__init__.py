@@ -17,6 +17,14 @@ COMMAND_MODULES: tuple[str, ...] = (
     "pingan.cli.synth",
     "pingan.cli.adapter",
     "pingan.cli.demo",
+    "pingan.cli.hub",
+    "pingan.cli.stats",
+    "pingan.cli.policy",
+    "pingan.cli.token",
+    "pingan.cli.audit",
+    "pingan.cli.pii",
+    "pingan.cli.pki",
+    "pingan.cli.identity",
 )
 
 

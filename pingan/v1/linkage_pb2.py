@@ -26,23 +26,25 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from pingan.v1 import common_pb2 as pingan_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17pingan/v1/linkage.proto\x12\tpingan.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16pingan/v1/common.proto\"i\n\rLinkageScheme\x12\x0f\n\x07version\x18\x01 \x01(\t\x12\x12\n\nbloom_bits\x18\x02 \x01(\x05\x12\x14\n\x0c\x62loom_hashes\x18\x03 \x01(\x05\x12\r\n\x05qgram\x18\x04 \x01(\x05\x12\x0e\n\x06key_id\x18\x05 \x01(\t\")\n\nExactToken\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\r\n\x05token\x18\x02 \x01(\x0c\",\n\rBloomEncoding\x12\r\n\x05\x66ield\x18\x01 \x01(\t\x12\x0c\n\x04\x62its\x18\x02 \x01(\x0c\"\xc7\x01\n\x0fLinkageEncoding\x12(\n\x06scheme\x18\x01 \x01(\x0b\x32\x18.pingan.v1.LinkageScheme\x12$\n\x05\x65xact\x18\x02 \x03(\x0b\x32\x15.pingan.v1.ExactToken\x12\'\n\x05\x62loom\x18\x03 \x03(\x0b\x32\x18.pingan.v1.BloomEncoding\x12\x0b\n\x03sex\x18\x04 \x01(\t\x12\x12\n\nbirth_year\x18\x05 \x01(\x05\x12\x1a\n\x12residence_mismatch\x18\x06 \x01(\x08\"\xe9\x01\n\rLinkageRecord\x12\x0f\n\x07\x64\x61taset\x18\x01 \x01(\t\x12\x17\n\x0flocal_record_id\x18\x02 \x01(\t\x12,\n\x08\x65ncoding\x18\x03 \x01(\x0b\x32\x1a.pingan.v1.LinkageEncoding\x12\x14\n\x0cjurisdiction\x18\x04 \x01(\t\x12)\n\x06groups\x18\x05 \x03(\x0e\x32\x19.pingan.v1.SensitiveGroup\x12.\n\nupdated_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07\x64\x65leted\x18\x07 \x01(\x08\"S\n\rIdentityQuery\x12\x11\n\tid_number\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x12\n\nbirth_date\x18\x03 \x01(\t\x12\r\n\x05phone\x18\x04 \x01(\tb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17pingan/v1/linkage.proto\x12\tpingan.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16pingan/v1/common.proto\"\x9c\x01\n\rLinkageScheme\x12\x0f\n\x07version\x18\x01 \x01(\t\x12\x12\n\nbloom_bits\x18\x02 \x01(\x05\x12\x14\n\x0c\x62loom_hashes\x18\x03 \x01(\x05\x12\r\n\x05qgram\x18\x04 \x01(\x05\x12\x0e\n\x06key_id\x18\x05 \x01(\t\x12\x31\n\x0c\x66ield_hashes\x18\x06 \x03(\x0b\x32\x1b.pingan.v1.BloomFieldParams\"1\n\x10\x42loomFieldParams\x12\r\n\x05\x66ield\x18\x01 \x01(\t\x12\x0e\n\x06hashes\x18\x02 \x01(\x05\")\n\nExactToken\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\r\n\x05token\x18\x02 \x01(\x0c\",\n\rBloomEncoding\x12\r\n\x05\x66ield\x18\x01 \x01(\t\x12\x0c\n\x04\x62its\x18\x02 \x01(\x0c\"\xc7\x01\n\x0fLinkageEncoding\x12(\n\x06scheme\x18\x01 \x01(\x0b\x32\x18.pingan.v1.LinkageScheme\x12$\n\x05\x65xact\x18\x02 \x03(\x0b\x32\x15.pingan.v1.ExactToken\x12\'\n\x05\x62loom\x18\x03 \x03(\x0b\x32\x18.pingan.v1.BloomEncoding\x12\x0b\n\x03sex\x18\x04 \x01(\t\x12\x12\n\nbirth_year\x18\x05 \x01(\x05\x12\x1a\n\x12residence_mismatch\x18\x06 \x01(\x08\"\xe9\x01\n\rLinkageRecord\x12\x0f\n\x07\x64\x61taset\x18\x01 \x01(\t\x12\x17\n\x0flocal_record_id\x18\x02 \x01(\t\x12,\n\x08\x65ncoding\x18\x03 \x01(\x0b\x32\x1a.pingan.v1.LinkageEncoding\x12\x14\n\x0cjurisdiction\x18\x04 \x01(\t\x12)\n\x06groups\x18\x05 \x03(\x0e\x32\x19.pingan.v1.SensitiveGroup\x12.\n\nupdated_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07\x64\x65leted\x18\x07 \x01(\x08\"S\n\rIdentityQuery\x12\x11\n\tid_number\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x12\n\nbirth_date\x18\x03 \x01(\t\x12\r\n\x05phone\x18\x04 \x01(\tb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'pingan.v1.linkage_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_LINKAGESCHEME']._serialized_start=95
-  _globals['_LINKAGESCHEME']._serialized_end=200
-  _globals['_EXACTTOKEN']._serialized_start=202
-  _globals['_EXACTTOKEN']._serialized_end=243
-  _globals['_BLOOMENCODING']._serialized_start=245
-  _globals['_BLOOMENCODING']._serialized_end=289
-  _globals['_LINKAGEENCODING']._serialized_start=292
-  _globals['_LINKAGEENCODING']._serialized_end=491
-  _globals['_LINKAGERECORD']._serialized_start=494
-  _globals['_LINKAGERECORD']._serialized_end=727
-  _globals['_IDENTITYQUERY']._serialized_start=729
-  _globals['_IDENTITYQUERY']._serialized_end=812
+  _globals['_LINKAGESCHEME']._serialized_start=96
+  _globals['_LINKAGESCHEME']._serialized_end=252
+  _globals['_BLOOMFIELDPARAMS']._serialized_start=254
+  _globals['_BLOOMFIELDPARAMS']._serialized_end=303
+  _globals['_EXACTTOKEN']._serialized_start=305
+  _globals['_EXACTTOKEN']._serialized_end=346
+  _globals['_BLOOMENCODING']._serialized_start=348
+  _globals['_BLOOMENCODING']._serialized_end=392
+  _globals['_LINKAGEENCODING']._serialized_start=395
+  _globals['_LINKAGEENCODING']._serialized_end=594
+  _globals['_LINKAGERECORD']._serialized_start=597
+  _globals['_LINKAGERECORD']._serialized_end=830
+  _globals['_IDENTITYQUERY']._serialized_start=832
+  _globals['_IDENTITYQUERY']._serialized_end=915
 # @@protoc_insertion_point(module_scope)

@@ -11,18 +11,28 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class LinkageScheme(_message.Message):
-    __slots__ = ("version", "bloom_bits", "bloom_hashes", "qgram", "key_id")
+    __slots__ = ("version", "bloom_bits", "bloom_hashes", "qgram", "key_id", "field_hashes")
     VERSION_FIELD_NUMBER: _ClassVar[int]
     BLOOM_BITS_FIELD_NUMBER: _ClassVar[int]
     BLOOM_HASHES_FIELD_NUMBER: _ClassVar[int]
     QGRAM_FIELD_NUMBER: _ClassVar[int]
     KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    FIELD_HASHES_FIELD_NUMBER: _ClassVar[int]
     version: str
     bloom_bits: int
     bloom_hashes: int
     qgram: int
     key_id: str
-    def __init__(self, version: _Optional[str] = ..., bloom_bits: _Optional[int] = ..., bloom_hashes: _Optional[int] = ..., qgram: _Optional[int] = ..., key_id: _Optional[str] = ...) -> None: ...
+    field_hashes: _containers.RepeatedCompositeFieldContainer[BloomFieldParams]
+    def __init__(self, version: _Optional[str] = ..., bloom_bits: _Optional[int] = ..., bloom_hashes: _Optional[int] = ..., qgram: _Optional[int] = ..., key_id: _Optional[str] = ..., field_hashes: _Optional[_Iterable[_Union[BloomFieldParams, _Mapping]]] = ...) -> None: ...
+
+class BloomFieldParams(_message.Message):
+    __slots__ = ("field", "hashes")
+    FIELD_FIELD_NUMBER: _ClassVar[int]
+    HASHES_FIELD_NUMBER: _ClassVar[int]
+    field: str
+    hashes: int
+    def __init__(self, field: _Optional[str] = ..., hashes: _Optional[int] = ...) -> None: ...
 
 class ExactToken(_message.Message):
     __slots__ = ("kind", "token")

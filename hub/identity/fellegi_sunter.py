@@ -1,0 +1,152 @@
+"""The Fellegi-Sunter model (Fellegi and Sunter 1969) with parameters estimated from the data.
+
+u (the chance of each agreement level among non-matches) is estimated from
+random record pairs, which are almost all non-matches (the approach of Splink);
+m (the chance among matches) and the match proportion lambda are estimated by
+expectation-maximisation over the candidate pairs (Winkler 1988; Jaro 1989),
+assuming conditional independence of the comparison fields. Nothing is tuned
+per dataset: the same starting values and the same 0.5 posterior threshold are
+used everywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from hub.identity.comparison import FEATURES, Feature
+from hub.identity.uniques import unique_counts
+
+SMOOTHING = 1e-4
+# Weak Dirichlet priors (MAP-EM): they only matter when there are few pairs (a department
+# with a handful of records); with real volumes the data dominate. Index: agreement level.
+_PRIOR_M = {5: (0.02, 0.03, 0.05, 0.15, 0.75), 2: (0.05, 0.95)}
+_PRIOR_U = {5: (0.9, 0.08, 0.015, 0.004, 0.001), 2: (0.999, 0.001)}
+PRIOR_M_PAIRS = 20.0
+PRIOR_U_PAIRS = 200.0
+
+
+@dataclass(frozen=True, slots=True)
+class FellegiSunterModel:
+    """Fitted m and u probabilities per feature level, and the prior match proportion."""
+
+    features: tuple[Feature, ...]
+    m: tuple[tuple[float, ...], ...]
+    u: tuple[tuple[float, ...], ...]
+    prior: float
+    iterations: int = 0
+
+    def log_bayes_factor(self, gamma: np.ndarray) -> np.ndarray:
+        """Sum over present features of log(m/u) (natural log), per pair."""
+        total = np.zeros(len(gamma), np.float64)
+        for col, (m, u) in enumerate(zip(self.m, self.u, strict=True)):
+            # Index a table whose last entry (level -1, missing) contributes nothing.
+            weights = np.append(np.log(np.asarray(m)) - np.log(np.asarray(u)), 0.0)
+            total += weights[gamma[:, col]]
+        return total
+
+    def match_probability(self, gamma: np.ndarray) -> np.ndarray:
+        """Posterior probability that each pair is a match."""
+        logit = self.log_bayes_factor(gamma) + np.log(self.prior) - np.log1p(-self.prior)
+        return (1.0 / (1.0 + np.exp(-np.clip(logit, -60, 60)))).astype(np.float32)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "features": [[f.name, f.levels] for f in self.features],
+            "m": [list(x) for x in self.m],
+            "u": [list(x) for x in self.u],
+            "prior": self.prior,
+            "iterations": self.iterations,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, object]) -> FellegiSunterModel:
+        feats = tuple(Feature(str(n), int(lv)) for n, lv in data["features"])  # type: ignore[union-attr]
+        return cls(
+            feats,
+            tuple(tuple(float(v) for v in row) for row in data["m"]),  # type: ignore[union-attr]
+            tuple(tuple(float(v) for v in row) for row in data["u"]),  # type: ignore[union-attr]
+            float(data["prior"]),  # type: ignore[arg-type]
+            int(data.get("iterations", 0)),  # type: ignore[union-attr]
+        )
+
+
+def _prior(table: dict[int, tuple[float, ...]], feat: Feature) -> np.ndarray:
+    if feat.name == "sex":  # sex agrees for matches, is a coin toss for non-matches
+        return np.array((0.02, 0.98) if table is _PRIOR_M else (0.5, 0.5))
+    if feat.name == "jurisdiction":  # people move; weak prior either way
+        return np.array((0.3, 0.7) if table is _PRIOR_M else (0.9, 0.1))
+    return np.asarray(table.get(feat.levels, np.full(feat.levels, 1.0 / feat.levels)), np.float64)
+
+
+def _frequencies(
+    gamma: np.ndarray,
+    weights: np.ndarray,
+    features: Sequence[Feature],
+    prior: dict[int, tuple[float, ...]],
+    prior_pairs: float,
+) -> tuple[tuple[float, ...], ...]:
+    rows = []
+    for col, feat in enumerate(features):
+        levels = gamma[:, col]
+        present = levels >= 0
+        counts = np.bincount(levels[present], weights=weights[present], minlength=feat.levels)[: feat.levels]
+        counts = counts + prior_pairs * _prior(prior, feat)
+        counts = counts + SMOOTHING * max(float(weights[present].sum()), 1.0)
+        rows.append(tuple(float(c) for c in counts / counts.sum()))
+    return tuple(rows)
+
+
+def _initial_m(features: Sequence[Feature]) -> tuple[tuple[float, ...], ...]:
+    """Start EM from the prior: matches agree, mostly on the top level."""
+    return tuple(tuple(float(v) for v in _prior(_PRIOR_M, feat)) for feat in features)
+
+
+def estimate_u(gamma_random: np.ndarray, features: Sequence[Feature] = FEATURES) -> tuple[tuple[float, ...], ...]:
+    """u probabilities from comparison vectors of random pairs."""
+    return _frequencies(gamma_random, np.ones(len(gamma_random)), features, _PRIOR_U, PRIOR_U_PAIRS)
+
+
+def distinct_patterns(gamma: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct comparison vectors and their counts (rows packed into one integer, then sorted)."""
+    base = np.int64(8)  # levels -1..6 shifted to 0..7
+    code = np.zeros(len(gamma), np.int64)
+    for col in range(gamma.shape[1]):
+        code = code * base + (gamma[:, col].astype(np.int64) + 1)
+    codes, counts = unique_counts(code)
+    patterns = np.empty((len(codes), gamma.shape[1]), np.int8)
+    rest = codes.copy()
+    for col in range(gamma.shape[1] - 1, -1, -1):
+        patterns[:, col] = (rest % base) - 1
+        rest //= base
+    return patterns, counts
+
+
+def fit(
+    gamma: np.ndarray,
+    u: tuple[tuple[float, ...], ...],
+    features: Sequence[Feature] = FEATURES,
+    max_iterations: int = 50,
+    tolerance: float = 1e-5,
+) -> FellegiSunterModel:
+    """EM estimate of m and the prior over candidate pairs' comparison vectors, u fixed."""
+    model = FellegiSunterModel(tuple(features), _initial_m(features), u, 0.1)
+    if len(gamma) == 0:
+        return model
+    # Identical vectors share a posterior: run EM over the distinct patterns with counts.
+    patterns, counts = distinct_patterns(gamma)
+    counts = counts.astype(np.float64)
+    iterations = 0
+    for iterations in range(1, max_iterations + 1):
+        p = model.match_probability(patterns)
+        weight = p * counts
+        prior = float(np.clip(weight.sum() / counts.sum(), 1e-6, 1 - 1e-6))
+        m = _frequencies(patterns, weight, features, _PRIOR_M, PRIOR_M_PAIRS)
+        delta = max(abs(a - b) for row_a, row_b in zip(m, model.m) for a, b in zip(row_a, row_b))
+        delta = max(delta, abs(prior - model.prior))
+        model = FellegiSunterModel(tuple(features), m, u, prior, iterations)
+        if delta < tolerance:
+            break
+    return model

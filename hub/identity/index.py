@@ -1,0 +1,607 @@
+"""The identity index: persons and households over department records, by encodings only.
+
+Usage (hub side)::
+
+    index = IdentityIndex("sqlite:///hub.db")          # migrates the identity_* tables
+    index.apply_batch("justice", records, watermark)    # validated; BatchRejected keeps the watermark
+    index.resolve()                                     # block, score (EM), cluster, stable ids, events
+    index.lookup(encoding)                              # Tokenize output -> [PersonMatch]
+    index.records_of(person_id)                         # -> [RecordRef(department, dataset, local_record_id)]
+    index.person(person_id)                             # -> PersonInfo (household, migrant, jurisdiction, groups)
+    index.events_since(seq)                             # merges and splits, for the audit log
+
+Person ids are stable: a re-run over unchanged data changes nothing, a new
+record that matches joins its person, and every merge or split is an event with
+the ids before and after and the reason.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import secrets
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import sqlalchemy as sa
+
+from hub.identity import store
+from hub.identity.clustering import MATCH_THRESHOLD
+from hub.identity.errors import BatchRejected, IdentityError
+from hub.identity.fellegi_sunter import FellegiSunterModel
+from hub.identity.households import household_labels, migrant_flags
+from hub.identity.matcher import Matcher
+from hub.identity.reconcile import Change, reconcile
+from hub.identity.records import BLOOM_FIELDS, EncodedRecord, RecordMatrix, token_int
+from hub.identity.resolution import Resolution
+from hub.identity.resolution import resolve as run_resolution
+from hub.identity.scheme import ExpectedScheme, validate_batch, validate_encoding
+from pingan.v1 import linkage_pb2
+
+
+@dataclass(frozen=True, slots=True)
+class RecordRef:
+    """Where a person's record lives: department, dataset and the department's own id."""
+
+    department: str
+    dataset: str
+    local_record_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class PersonInfo:
+    """What the index knows about a person (no identifier, only derived facts)."""
+
+    person_id: str
+    household_id: str | None
+    migrant: bool
+    jurisdiction: str
+    groups: tuple[int, ...]
+    records: int
+
+
+@dataclass(frozen=True, slots=True)
+class PersonMatch:
+    """A person a query encoding matches, with the Fellegi-Sunter posterior."""
+
+    person_id: str
+    probability: float
+
+
+@dataclass(frozen=True, slots=True)
+class IdentityEvent:
+    """A merge or split of persons or households, in order of ``seq``."""
+
+    seq: int
+    subject: str  # "person" or "household"
+    kind: str  # "merge" or "split"
+    before: tuple[str, ...]
+    after: tuple[str, ...]
+    reason: str
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ResolveSummary:
+    """Counts from one resolution run."""
+
+    records: int
+    persons: int
+    households: int
+    candidates: int
+    merges: int
+    splits: int
+    events: int
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _new_person_id() -> str:
+    return "p-" + secrets.token_hex(8)
+
+
+def _new_household_id() -> str:
+    return "h-" + secrets.token_hex(8)
+
+
+@dataclass(slots=True)
+class _Loaded:
+    """In-memory state of the last resolution (for lookups)."""
+
+    person_ids: list[str]  # per cluster label index
+    matcher: Matcher
+
+
+class IdentityIndex:
+    """The hub's identity index over one SQLAlchemy database."""
+
+    def __init__(
+        self,
+        url: str | sa.Engine,
+        *,
+        expected: ExpectedScheme | None = None,
+        threshold: float = MATCH_THRESHOLD,
+    ) -> None:
+        self._engine = sa.create_engine(url) if isinstance(url, str) else url
+        store.migrate(self._engine)
+        self._configured = expected or ExpectedScheme()
+        self._threshold = threshold
+        self._loaded: _Loaded | None = None
+
+    @property
+    def engine(self) -> sa.Engine:
+        return self._engine
+
+    # -- settings --------------------------------------------------------------------------
+
+    def _setting(self, conn: sa.Connection, key: str) -> str | None:
+        return conn.execute(sa.select(store.settings.c.value).where(store.settings.c.key == key)).scalar()
+
+    def _put_setting(self, conn: sa.Connection, key: str, value: str) -> None:
+        conn.execute(sa.delete(store.settings).where(store.settings.c.key == key))
+        conn.execute(sa.insert(store.settings).values(key=key, value=value))
+
+    def expected_scheme(self) -> ExpectedScheme:
+        """The scheme encodings must have (its key id is adopted from the first accepted batch)."""
+        with self._engine.connect() as conn:
+            stored = self._setting(conn, "scheme")
+        return ExpectedScheme.from_json(json.loads(stored)) if stored else self._configured
+
+    # -- ingestion -------------------------------------------------------------------------
+
+    def watermark(self, department: str) -> str:
+        """The watermark after the last batch applied from ``department`` ("" before any)."""
+        with self._engine.connect() as conn:
+            value = conn.execute(
+                sa.select(store.sources.c.watermark).where(store.sources.c.department == department)
+            ).scalar()
+        return value or ""
+
+    def last_error(self, department: str) -> str:
+        """Why the last batch of ``department`` was rejected ("" when it was not)."""
+        with self._engine.connect() as conn:
+            value = conn.execute(
+                sa.select(store.sources.c.last_error).where(store.sources.c.department == department)
+            ).scalar()
+        return value or ""
+
+    def _set_source(self, conn: sa.Connection, department: str, **values: str) -> None:
+        exists = conn.execute(
+            sa.select(store.sources.c.department).where(store.sources.c.department == department)
+        ).first()
+        if exists:
+            conn.execute(
+                sa.update(store.sources)
+                .where(store.sources.c.department == department)
+                .values(updated_at=_now(), **values)
+            )
+        else:
+            row = {"watermark": "", "last_error": "", **values}
+            conn.execute(sa.insert(store.sources).values(department=department, updated_at=_now(), **row))
+
+    def record_rejection(self, department: str, message: str) -> None:
+        """Remember why a batch was rejected; the watermark stays where it was."""
+        with self._engine.begin() as conn:
+            self._set_source(conn, department, last_error=message)
+
+    def apply_batch(
+        self, department: str, batch: Sequence[linkage_pb2.LinkageRecord], watermark: str
+    ) -> int:
+        """Validate and store one batch and its watermark atomically; returns records applied.
+
+        Raises :class:`BatchRejected` (nothing stored, watermark kept) when any record is invalid.
+        """
+        if not department:
+            raise BatchRejected("department name is empty")
+        expected = self.expected_scheme()
+        adopt = not expected.key_id
+        if adopt:
+            first = next((r.encoding.scheme.key_id for r in batch if not r.deleted and r.encoding.scheme.key_id), "")
+            expected = expected.with_key_id(first)
+        try:
+            validate_batch(department, batch, expected)
+        except BatchRejected as exc:
+            self.record_rejection(department, str(exc))
+            raise
+        now = _now()
+        with self._engine.begin() as conn:
+            if adopt and expected.key_id:
+                self._put_setting(conn, "scheme", json.dumps(expected.to_json()))
+            self._store(conn, department, batch, now)
+            self._set_source(conn, department, watermark=watermark, last_error="")
+        self._loaded = None
+        return len(batch)
+
+    @staticmethod
+    def _values(department: str, rec: linkage_pb2.LinkageRecord, now: dt.datetime) -> dict[str, object]:
+        values: dict[str, object] = {f"bloom_{f}": None for f in BLOOM_FIELDS}
+        if rec.deleted:
+            values.update(sex="", birth_year=0, residence_mismatch=False, jurisdiction="", groups="", deleted=True)
+        else:
+            enc = EncodedRecord.from_message(department, rec)
+            for field, bits in enc.blooms:
+                values[f"bloom_{field}"] = bits
+            values.update(
+                sex=enc.sex,
+                birth_year=enc.birth_year,
+                residence_mismatch=enc.residence_mismatch,
+                jurisdiction=enc.jurisdiction,
+                groups=",".join(str(g) for g in enc.groups),
+                deleted=False,
+            )
+        values["updated_at"] = now
+        return values
+
+    def _store(
+        self, conn: sa.Connection, department: str, batch: Sequence[linkage_pb2.LinkageRecord], now: dt.datetime
+    ) -> None:
+        """Insert new records and update known ones (set-based: one query per chunk, not per record)."""
+        r = store.records.c
+        existing: dict[tuple[str, str], int] = {}
+        keys = [(rec.dataset, rec.local_record_id) for rec in batch]
+        for s in range(0, len(keys), 500):
+            chunk = keys[s : s + 500]
+            rows = conn.execute(
+                sa.select(r.dataset, r.local_record_id, r.id).where(
+                    (r.department == department) & r.local_record_id.in_({k[1] for k in chunk})
+                )
+            ).all()
+            existing.update({(d, lid): rid for d, lid, rid in rows})
+        inserts, updates = [], []
+        for rec in batch:
+            key = (rec.dataset, rec.local_record_id)
+            values = self._values(department, rec, now)
+            if key in existing:
+                updates.append((existing[key], values))
+            elif not rec.deleted:
+                inserts.append((rec, {"department": department, "dataset": key[0], "local_record_id": key[1], **values}))
+        token_rows: list[dict[str, object]] = []
+        if updates:
+            conn.execute(sa.delete(store.tokens).where(store.tokens.c.record_id.in_([u[0] for u in updates])))
+            for rid, values in updates:
+                conn.execute(sa.update(store.records).where(r.id == rid).values(**values))
+        if inserts:
+            result = conn.execute(
+                sa.insert(store.records).returning(r.id, sort_by_parameter_order=True), [v for _, v in inserts]
+            )
+            new_ids = [row[0] for row in result]
+        else:
+            new_ids = []
+        by_id = [(rid, rec) for rid, (rec, _v) in zip(new_ids, inserts, strict=True)]
+        by_id += [(rid, rec) for (rid, _v), rec in zip(updates, [b for b in batch if (b.dataset, b.local_record_id) in existing], strict=True)]
+        for rid, rec in by_id:
+            if not rec.deleted:
+                token_rows.extend({"record_id": rid, "kind": t.kind, "token": bytes(t.token)} for t in rec.encoding.exact)
+        if token_rows:
+            conn.execute(sa.insert(store.tokens), token_rows)
+
+    # -- resolution ------------------------------------------------------------------------
+
+    def _load(self, conn: sa.Connection) -> tuple[list[int], list[str | None], list[tuple[str, str]], RecordMatrix]:
+        """Active records as a matrix, with their db ids, current person ids, jurisdiction and groups."""
+        scheme = self.expected_scheme()
+        r = store.records.c
+        rows = conn.execute(sa.select(store.records).where(r.deleted.is_(False)).order_by(r.id)).mappings().all()
+        token_rows = conn.execute(
+            sa.select(store.tokens.c.record_id, store.tokens.c.kind, store.tokens.c.token)
+        ).all()
+        by_record: dict[int, list[tuple[str, bytes]]] = defaultdict(list)
+        for record_id, kind, token in token_rows:
+            by_record[record_id].append((kind, bytes(token)))
+        recs = [
+            EncodedRecord(
+                department=row["department"],
+                dataset=row["dataset"],
+                local_record_id=row["local_record_id"],
+                tokens=tuple(by_record.get(row["id"], ())),
+                blooms=tuple((f, bytes(row[f"bloom_{f}"])) for f in BLOOM_FIELDS if row[f"bloom_{f}"] is not None),
+                sex=row["sex"],
+                birth_year=row["birth_year"],
+                residence_mismatch=row["residence_mismatch"],
+                jurisdiction=row["jurisdiction"],
+            )
+            for row in rows
+        ]
+        mx = RecordMatrix.from_records(recs, scheme.bloom_bits)
+        return (
+            [row["id"] for row in rows],
+            [row["person_id"] for row in rows],
+            [(row["jurisdiction"], row["groups"]) for row in rows],
+            mx,
+        )
+
+    def resolve(self) -> ResolveSummary:
+        """Re-resolve every active record; keeps ids stable and records merges and splits."""
+        now = _now()
+        with self._engine.begin() as conn:
+            ids, previous, extras, mx = self._load(conn)
+            res = run_resolution(mx, threshold=self._threshold)
+            labels = res.labels
+            uniq, person_index = np.unique(labels, return_inverse=True)
+            clusters: list[list[int]] = [[] for _ in range(len(uniq))]
+            for row, p in enumerate(person_index.tolist()):
+                clusters[p].append(ids[row])
+            prev_map = {ids[row]: pid for row, pid in enumerate(previous) if pid}
+            person_ids, changes = reconcile(clusters, prev_map, _new_person_id)
+            # confidence: best in-cluster pair probability of each record
+            conf = np.zeros(mx.n)
+            same = labels[res.pair_i] == labels[res.pair_j]
+            np.maximum.at(conf, res.pair_i[same], res.probability[same])
+            np.maximum.at(conf, res.pair_j[same], res.probability[same])
+            # households and migrant flags per person
+            hh_labels = household_labels(mx, person_index)
+            hh_uniq, hh_index = np.unique(hh_labels, return_inverse=True)
+            hh_clusters: list[list[str]] = [[] for _ in range(len(hh_uniq))]
+            for p, h in enumerate(hh_index.tolist()):
+                hh_clusters[h].append(person_ids[p])
+            old_hh = dict(
+                conn.execute(
+                    sa.select(store.persons.c.person_id, store.persons.c.household_id).where(
+                        store.persons.c.household_id.is_not(None)
+                    )
+                ).all()
+            )
+            hh_ids, hh_changes = reconcile(hh_clusters, old_hh, _new_household_id)
+            migrant = migrant_flags(mx, person_index)
+            self._write(conn, now, ids, person_index, person_ids, conf, extras, hh_index, hh_ids, migrant)
+            events = self._events(
+                conn, now, changes, hh_changes, res, person_index, ids, prev_map, mx.tokens["id_number"]
+            )
+            conn.execute(
+                sa.delete(store.settings).where(store.settings.c.key == "model")
+            )
+            conn.execute(sa.insert(store.settings).values(key="model", value=json.dumps(res.model.to_json())))
+        self._loaded = _Loaded(person_ids, Matcher(mx, person_index, res.model, self._threshold))
+        return ResolveSummary(
+            records=mx.n,
+            persons=len(person_ids),
+            households=len(hh_ids),
+            candidates=res.candidates,
+            merges=sum(c.kind == "merge" for c in changes),
+            splits=sum(c.kind == "split" for c in changes),
+            events=events,
+        )
+
+    def _write(
+        self,
+        conn: sa.Connection,
+        now: dt.datetime,
+        ids: list[int],
+        person_index: np.ndarray,
+        person_ids: list[str],
+        conf: np.ndarray,
+        extras: list[tuple[str, str]],
+        hh_index: np.ndarray,
+        hh_ids: list[str],
+        migrant: np.ndarray,
+    ) -> None:
+        r = store.records.c
+        conn.execute(sa.update(store.records).where(r.deleted.is_(True)).values(person_id=None, confidence=None))
+        if ids:
+            conn.execute(
+                sa.update(store.records).where(r.id == sa.bindparam("rid")).values(
+                    person_id=sa.bindparam("pid"), confidence=sa.bindparam("conf")
+                ),
+                [
+                    {"rid": rid, "pid": person_ids[p], "conf": float(c) if c > 0 else None}
+                    for rid, p, c in zip(ids, person_index.tolist(), conf.tolist(), strict=True)
+                ],
+            )
+        juris: dict[int, Counter[str]] = defaultdict(Counter)
+        groups: dict[int, set[int]] = defaultdict(set)
+        for (j, g), p in zip(extras, person_index.tolist(), strict=True):
+            if j:
+                juris[p][j] += 1
+            groups[p].update(int(x) for x in g.split(",") if x)
+        existing = set(conn.execute(sa.select(store.persons.c.person_id)).scalars())
+        conn.execute(sa.update(store.persons).values(active=False, updated_at=now))
+        for p, pid in enumerate(person_ids):
+            values = {
+                "household_id": hh_ids[int(hh_index[p])],
+                "migrant": bool(migrant[p]),
+                "jurisdiction": juris[p].most_common(1)[0][0] if juris[p] else "",
+                "groups": ",".join(str(g) for g in sorted(groups[p])),
+                "active": True,
+                "updated_at": now,
+            }
+            if pid in existing:
+                conn.execute(sa.update(store.persons).where(store.persons.c.person_id == pid).values(**values))
+            else:
+                conn.execute(sa.insert(store.persons).values(person_id=pid, created_at=now, **values))
+        existing_hh = set(conn.execute(sa.select(store.households.c.household_id)).scalars())
+        conn.execute(sa.update(store.households).values(active=False))
+        for hid in set(hh_ids):
+            if hid in existing_hh:
+                conn.execute(
+                    sa.update(store.households).where(store.households.c.household_id == hid).values(active=True)
+                )
+            else:
+                conn.execute(sa.insert(store.households).values(household_id=hid, active=True, created_at=now))
+
+    def _events(
+        self,
+        conn: sa.Connection,
+        now: dt.datetime,
+        changes: list[Change],
+        hh_changes: list[Change],
+        res: Resolution,
+        person_index: np.ndarray,
+        ids: list[int],
+        prev_map: dict[int, str],
+        id_tokens: np.ndarray,
+    ) -> int:
+        row_of = {rid: row for row, rid in enumerate(ids)}
+        rows: list[dict[str, object]] = []
+        for ch in changes:
+            member_rows = np.array([row_of[m] for m in ch.members if m in row_of], np.int64)
+            if ch.kind == "merge":
+                pmax = self._best_link(res, member_rows, ids, prev_map)
+                reason = (
+                    f"records of {len(ch.before)} persons now match: best linking pair probability {pmax:.3f} "
+                    f"(Fellegi-Sunter, threshold {self._threshold})"
+                )
+            else:
+                reason = self._split_reason(id_tokens, member_rows, person_index)
+            rows.append(self._event_row("person", ch, reason, now))
+        for ch in hh_changes:
+            reason = (
+                "members now share a household registration or residence token"
+                if ch.kind == "merge"
+                else "members no longer share a household registration or residence token"
+            )
+            rows.append(self._event_row("household", ch, reason, now))
+        if rows:
+            conn.execute(sa.insert(store.events), rows)
+        return len(rows)
+
+    @staticmethod
+    def _event_row(subject: str, ch: Change, reason: str, now: dt.datetime) -> dict[str, object]:
+        return {
+            "subject": subject,
+            "kind": ch.kind,
+            "before_ids": json.dumps(list(ch.before)),
+            "after_ids": json.dumps(list(ch.after)),
+            "reason": reason,
+            "created_at": now,
+        }
+
+    @staticmethod
+    def _best_link(res: Resolution, member_rows: np.ndarray, ids: list[int], prev_map: dict[int, str]) -> float:
+        i, j, p = res.pair_i, res.pair_j, res.probability
+        inside = np.isin(i, member_rows) & np.isin(j, member_rows)
+        best = 0.0
+        for a, b, q in zip(i[inside].tolist(), j[inside].tolist(), p[inside].tolist(), strict=True):
+            pa, pb = prev_map.get(ids[a]), prev_map.get(ids[b])
+            if pa and pb and pa != pb:
+                best = max(best, q)
+        return best
+
+    def _split_reason(self, id_tokens: np.ndarray, member_rows: np.ndarray, person_index: np.ndarray) -> str:
+        groups = {int(person_index[r]) for r in member_rows}
+        valid = {int(id_tokens[r]) for r in member_rows if id_tokens[r]}
+        if len(valid) > 1 and len(groups) > 1:
+            return "records carry different valid ID numbers (GB 11643): they cannot be one person"
+        return f"records no longer match above threshold {self._threshold} (Fellegi-Sunter posterior)"
+
+    # -- queries ---------------------------------------------------------------------------
+
+    def _ensure_loaded(self) -> _Loaded:
+        if self._loaded is not None:
+            return self._loaded
+        with self._engine.connect() as conn:
+            _ids, previous, _extras, mx = self._load(conn)
+            stored = self._setting(conn, "model")
+        if stored is None or any(p is None for p in previous):
+            raise IdentityError("the identity index has not been resolved yet; run resolve() first")
+        person_ids = sorted({p for p in previous if p})
+        index_of = {pid: n for n, pid in enumerate(person_ids)}
+        labels = np.array([index_of[p] for p in previous], np.int64)
+        model = FellegiSunterModel.from_json(json.loads(stored))
+        self._loaded = _Loaded(person_ids, Matcher(mx, labels, model, self._threshold))
+        return self._loaded
+
+    def lookup(self, encoding: linkage_pb2.LinkageEncoding) -> list[PersonMatch]:
+        """Persons a query encoding (from an adapter's Tokenize) matches, best first."""
+        validate_encoding(encoding, self.expected_scheme(), "query encoding")
+        loaded = self._ensure_loaded()
+        q = RecordMatrix.from_records([EncodedRecord.from_encoding(encoding)], self.expected_scheme().bloom_bits)
+        return [PersonMatch(loaded.person_ids[m.label], m.probability) for m in loaded.matcher.match(q)]
+
+    def person_of(self, department: str, dataset: str, local_record_id: str) -> str | None:
+        r = store.records.c
+        with self._engine.connect() as conn:
+            return conn.execute(
+                sa.select(r.person_id).where(
+                    (r.department == department) & (r.dataset == dataset) & (r.local_record_id == local_record_id)
+                )
+            ).scalar()
+
+    def records_of(self, person_id: str) -> list[RecordRef]:
+        """The department records of a person."""
+        r = store.records.c
+        with self._engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(r.department, r.dataset, r.local_record_id)
+                .where((r.person_id == person_id) & r.deleted.is_(False))
+                .order_by(r.department, r.dataset, r.local_record_id)
+            ).all()
+        return [RecordRef(*row) for row in rows]
+
+    def person(self, person_id: str) -> PersonInfo | None:
+        """Derived facts about an active person, or ``None``."""
+        p = store.persons.c
+        with self._engine.connect() as conn:
+            row = conn.execute(
+                sa.select(store.persons).where((p.person_id == person_id) & p.active.is_(True))
+            ).mappings().first()
+            if row is None:
+                return None
+            count = conn.execute(
+                sa.select(sa.func.count()).where(
+                    (store.records.c.person_id == person_id) & store.records.c.deleted.is_(False)
+                )
+            ).scalar()
+        return PersonInfo(
+            person_id=row["person_id"],
+            household_id=row["household_id"],
+            migrant=bool(row["migrant"]),
+            jurisdiction=row["jurisdiction"],
+            groups=tuple(int(g) for g in row["groups"].split(",") if g),
+            records=int(count or 0),
+        )
+
+    def persons(self) -> list[str]:
+        """Active person ids."""
+        with self._engine.connect() as conn:
+            return list(
+                conn.execute(
+                    sa.select(store.persons.c.person_id)
+                    .where(store.persons.c.active.is_(True))
+                    .order_by(store.persons.c.person_id)
+                ).scalars()
+            )
+
+    def household_members(self, household_id: str) -> list[str]:
+        """Active persons of a household."""
+        p = store.persons.c
+        with self._engine.connect() as conn:
+            return list(
+                conn.execute(
+                    sa.select(p.person_id)
+                    .where((p.household_id == household_id) & p.active.is_(True))
+                    .order_by(p.person_id)
+                ).scalars()
+            )
+
+    def events_since(self, seq: int = 0) -> list[IdentityEvent]:
+        """Merge and split events with ``seq`` greater than the given one, oldest first."""
+        e = store.events.c
+        with self._engine.connect() as conn:
+            rows = conn.execute(sa.select(store.events).where(e.seq > seq).order_by(e.seq)).mappings().all()
+        return [
+            IdentityEvent(
+                seq=row["seq"],
+                subject=row["subject"],
+                kind=row["kind"],
+                before=tuple(json.loads(row["before_ids"])),
+                after=tuple(json.loads(row["after_ids"])),
+                reason=row["reason"],
+                created_at=row["created_at"],
+            )
+            for row in rows
+        ]
+
+
+__all__ = [
+    "IdentityEvent",
+    "IdentityIndex",
+    "PersonInfo",
+    "PersonMatch",
+    "RecordRef",
+    "ResolveSummary",
+    "token_int",
+]

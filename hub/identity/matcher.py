@@ -1,0 +1,118 @@
+"""Matching one encoding against a resolved index (Tokenize lookups, new records).
+
+Holds, for the indexed records, the exact-token columns and every LSH band key
+sorted once (numpy ``searchsorted`` per query instead of per-record Python
+dicts), plus the fitted Fellegi-Sunter model; a query is blocked with the same
+views as the batch run and its candidates scored with the same model, so a
+lookup and a batch resolution agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from hub.identity.blocking import PERSON_TOKENS, VIEWS, band_keys
+from hub.identity.comparison import compare
+from hub.identity.fellegi_sunter import FellegiSunterModel
+from hub.identity.records import RecordMatrix
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """A candidate person for a query, with the best pair probability."""
+
+    label: int
+    probability: float
+
+
+def _stack(a: RecordMatrix, b: RecordMatrix) -> RecordMatrix:
+    """Rows of ``a`` then ``b`` (``b`` is the one-row query)."""
+    out = RecordMatrix(bloom_bytes=a.bloom_bytes)
+    for f in a.blooms:
+        out.blooms[f] = np.concatenate([a.blooms[f], b.blooms[f]])
+        out.present[f] = np.concatenate([a.present[f], b.present[f]])
+    for k in a.tokens:
+        out.tokens[k] = np.concatenate([a.tokens[k], b.tokens[k]])
+    out.sex = np.concatenate([a.sex, b.sex])
+    out.birth_year = np.concatenate([a.birth_year, b.birth_year])
+    out.residence_mismatch = np.concatenate([a.residence_mismatch, b.residence_mismatch])
+    out.jurisdiction = np.concatenate([a.jurisdiction, b.jurisdiction])
+    return out
+
+
+class Matcher:
+    """Blocks and scores single queries against ``mx`` whose rows carry cluster ``labels``."""
+
+    def __init__(self, mx: RecordMatrix, labels: np.ndarray, model: FellegiSunterModel, threshold: float = 0.5) -> None:
+        self._mx = mx
+        self._labels = labels
+        self._model = model
+        self._threshold = threshold
+        self._tables: list[tuple[np.ndarray, np.ndarray]] = []
+        for kind in PERSON_TOKENS:
+            keys = mx.tokens[kind]
+            self._tables.append(self._sorted(keys, keys != 0))
+        for view in VIEWS:
+            for keys, valid in band_keys(mx, view):
+                self._tables.append(self._sorted(keys, valid))
+
+    @staticmethod
+    def _sorted(keys: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        rows = np.flatnonzero(valid)
+        order = np.argsort(keys[rows], kind="stable")
+        return keys[rows][order], rows[order]
+
+    def _query_keys(self, q: RecordMatrix) -> list[int | None]:
+        out: list[int | None] = []
+        for kind in PERSON_TOKENS:
+            v = int(q.tokens[kind][0])
+            out.append(v or None)
+        for view in VIEWS:
+            for keys, valid in band_keys(q, view):
+                out.append(int(keys[0]) if valid[0] else None)
+        return out
+
+    def candidates(self, q: RecordMatrix, cap: int = 500) -> np.ndarray:
+        """Indexed rows sharing a block with the one-row query ``q``."""
+        found: list[np.ndarray] = []
+        for key, (sorted_keys, rows) in zip(self._query_keys(q), self._tables, strict=True):
+            if key is None:
+                continue
+            lo = np.searchsorted(sorted_keys, key, side="left")
+            hi = np.searchsorted(sorted_keys, key, side="right")
+            if 0 < hi - lo <= cap:
+                found.append(rows[lo:hi])
+        if not found:
+            return np.zeros(0, np.int64)
+        return np.unique(np.concatenate(found))
+
+    def match(self, q: RecordMatrix) -> list[Match]:
+        """Clusters the query matches (probability >= threshold), best first."""
+        rows = self.candidates(q)
+        if len(rows) == 0:
+            return []
+        both = _stack(self._mx.__class__(  # the candidate rows, then the query
+            bloom_bytes=self._mx.bloom_bytes,
+            blooms={f: v[rows] for f, v in self._mx.blooms.items()},
+            present={f: v[rows] for f, v in self._mx.present.items()},
+            tokens={k: v[rows] for k, v in self._mx.tokens.items()},
+            sex=self._mx.sex[rows],
+            birth_year=self._mx.birth_year[rows],
+            residence_mismatch=self._mx.residence_mismatch[rows],
+            jurisdiction=self._mx.jurisdiction[rows],
+        ), q)
+        n = len(rows)
+        gamma = compare(both, np.arange(n), np.full(n, n))
+        p = self._model.match_probability(gamma)
+        # Two different valid ID numbers are never the same person.
+        qid = int(q.tokens["id_number"][0])
+        if qid:
+            other = self._mx.tokens["id_number"][rows]
+            p[(other != 0) & (other != qid)] = 0.0
+        best: dict[int, float] = {}
+        for label, prob in zip(self._labels[rows].tolist(), p.tolist(), strict=True):
+            if prob >= self._threshold and prob > best.get(label, -1.0):
+                best[label] = prob
+        return [Match(label, prob) for label, prob in sorted(best.items(), key=lambda t: (-t[1], t[0]))]

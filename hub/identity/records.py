@@ -1,0 +1,125 @@
+"""Encoded records as the resolver holds them: one value per record, then columnar.
+
+:class:`EncodedRecord` is one department record's linkage data (what a
+``LinkageRecord`` carries, nothing more); :class:`RecordMatrix` is a batch of them
+as numpy columns (Bloom filters as byte matrices, tokens as 64-bit integers) so
+blocking and scoring run vectorised over pairs rather than in Python loops.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from pingan.v1 import linkage_pb2
+
+BLOOM_FIELDS = ("name", "birth_date", "id_number", "other_id", "residence_address", "registered_address")
+TOKEN_KINDS = ("id_number", "phone", "landline", "name_birth", "household", "other_id", "residence")
+
+RecordKey = tuple[str, str, str]  # (department, dataset, local_record_id)
+
+
+@dataclass(frozen=True, slots=True)
+class EncodedRecord:
+    """One department record's encodings (never a raw identifier)."""
+
+    department: str
+    dataset: str
+    local_record_id: str
+    tokens: tuple[tuple[str, bytes], ...] = ()
+    blooms: tuple[tuple[str, bytes], ...] = ()
+    sex: str = ""
+    birth_year: int = 0
+    residence_mismatch: bool = False
+    jurisdiction: str = ""
+    groups: tuple[int, ...] = ()
+
+    @property
+    def key(self) -> RecordKey:
+        return (self.department, self.dataset, self.local_record_id)
+
+    @classmethod
+    def from_message(cls, department: str, record: linkage_pb2.LinkageRecord) -> EncodedRecord:
+        enc = record.encoding
+        return cls(
+            department=department,
+            dataset=record.dataset,
+            local_record_id=record.local_record_id,
+            tokens=tuple(sorted((t.kind, bytes(t.token)) for t in enc.exact)),
+            blooms=tuple(sorted((b.field, bytes(b.bits)) for b in enc.bloom)),
+            sex=enc.sex,
+            birth_year=enc.birth_year,
+            residence_mismatch=enc.residence_mismatch,
+            jurisdiction=record.jurisdiction,
+            groups=tuple(sorted({int(g) for g in record.groups})),
+        )
+
+    @classmethod
+    def from_encoding(cls, encoding: linkage_pb2.LinkageEncoding, key: RecordKey = ("", "", "")) -> EncodedRecord:
+        """A record for a query encoding (Tokenize output)."""
+        return cls.from_message(
+            key[0], linkage_pb2.LinkageRecord(dataset=key[1], local_record_id=key[2], encoding=encoding)
+        )
+
+
+def place_int(path: str) -> int:
+    """A jurisdiction path as a non-zero 64-bit integer (0 = unknown); the path itself is not identifying."""
+    if not path:
+        return 0
+    return int.from_bytes(hashlib.blake2b(path.encode("utf-8"), digest_size=8).digest(), "big", signed=True) or 1
+
+
+def token_int(token: bytes) -> int:
+    """A token as a non-zero signed 64-bit integer (first 8 bytes; 0 is reserved for "missing")."""
+    value = int.from_bytes(token[:8], "big", signed=True)
+    return value or 1
+
+
+@dataclass(slots=True)
+class RecordMatrix:
+    """Columnar view of ``n`` records; row ``r`` of every column is the same record."""
+
+    bloom_bytes: int
+    blooms: dict[str, np.ndarray] = field(default_factory=dict)  # field -> (n, bloom_bytes) uint8
+    present: dict[str, np.ndarray] = field(default_factory=dict)  # field -> (n,) bool
+    tokens: dict[str, np.ndarray] = field(default_factory=dict)  # kind -> (n,) int64, 0 = missing
+    sex: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int8))  # 0 unknown, 1 M, 2 F
+    birth_year: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int16))
+    residence_mismatch: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
+    jurisdiction: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # place_int, 0 = unknown
+
+    @property
+    def n(self) -> int:
+        return len(self.sex)
+
+    def words(self, name: str) -> np.ndarray:
+        """A Bloom column as 64-bit words for popcounts."""
+        return self.blooms[name].view(np.uint64)
+
+    @classmethod
+    def from_records(cls, records: Sequence[EncodedRecord], bloom_bits: int) -> RecordMatrix:
+        n, width = len(records), bloom_bits // 8
+        mx = cls(bloom_bytes=width)
+        for f in BLOOM_FIELDS:
+            mx.blooms[f] = np.zeros((n, width), np.uint8)
+            mx.present[f] = np.zeros(n, bool)
+        for k in TOKEN_KINDS:
+            mx.tokens[k] = np.zeros(n, np.int64)
+        mx.sex = np.zeros(n, np.int8)
+        mx.birth_year = np.zeros(n, np.int16)
+        mx.residence_mismatch = np.zeros(n, bool)
+        mx.jurisdiction = np.zeros(n, np.int64)
+        for r, rec in enumerate(records):
+            for f, bits in rec.blooms:
+                mx.blooms[f][r] = np.frombuffer(bits, np.uint8)
+                mx.present[f][r] = True
+            for k, tok in rec.tokens:
+                mx.tokens[k][r] = token_int(tok)
+            mx.sex[r] = 1 if rec.sex == "M" else 2 if rec.sex == "F" else 0
+            mx.birth_year[r] = rec.birth_year
+            mx.residence_mismatch[r] = rec.residence_mismatch
+            mx.jurisdiction[r] = place_int(rec.jurisdiction)
+        return mx

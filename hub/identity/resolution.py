@@ -1,0 +1,79 @@
+"""One resolution run over a :class:`RecordMatrix`: block, score, fit, cluster.
+
+The pipeline is pure computation (numpy/scipy), independent of storage, so the
+same code serves the index (``hub.identity.index``), the ``pingan identity link``
+command and the benches; a distributed engine (Spark, DuckDB) would replace
+``candidate_pairs`` and ``compare`` without touching the model or clustering.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+
+from hub.identity.blocking import candidate_pairs
+from hub.identity.clustering import MATCH_THRESHOLD, cluster
+from hub.identity.comparison import FEATURES, bloom_counts, compare
+from hub.identity.fellegi_sunter import FellegiSunterModel, estimate_u, fit
+from hub.identity.records import RecordMatrix
+
+RANDOM_PAIRS = 200_000
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    """Outcome of one run: a cluster label per record, the scored pairs and the fitted model."""
+
+    labels: np.ndarray
+    pair_i: np.ndarray
+    pair_j: np.ndarray
+    probability: np.ndarray
+    model: FellegiSunterModel
+    candidates: int
+
+
+def random_pairs(n: int, count: int, seed: int = 11) -> tuple[np.ndarray, np.ndarray]:
+    """Random distinct pairs for estimating u (almost all of them non-matches); every pair when few."""
+    if n * (n - 1) // 2 <= count:
+        i, j = np.triu_indices(n, k=1)
+        return i.astype(np.int64), j.astype(np.int64)
+    rng = np.random.default_rng(seed)
+    i = rng.integers(0, n, count)
+    j = rng.integers(0, n, count)
+    keep = i != j
+    return i[keep], j[keep]
+
+
+def fit_model(mx: RecordMatrix, gamma: np.ndarray, counts: dict[str, np.ndarray]) -> FellegiSunterModel:
+    """u from random pairs, m and the prior by EM over the candidates' vectors.
+
+    EM's prior is the match rate among *candidates*; since u describes random pairs,
+    the posterior must use the match rate among *all* pairs (as Splink does), so the
+    expected number of matches is spread over n(n-1)/2 pairs. Otherwise a pair that
+    agrees on one field only (a shared birth date) would look like a match.
+    """
+    ri, rj = random_pairs(mx.n, min(RANDOM_PAIRS, max(mx.n * 20, 1000)))
+    u = estimate_u(compare(mx, ri, rj, counts))
+    model = fit(gamma, u)
+    all_pairs = mx.n * (mx.n - 1) / 2
+    global_prior = float(np.clip(model.prior * len(gamma) / max(all_pairs, 1.0), 1e-12, 0.5))
+    return dataclasses.replace(model, prior=global_prior)
+
+
+def resolve(mx: RecordMatrix, model: FellegiSunterModel | None = None, threshold: float = MATCH_THRESHOLD) -> Resolution:
+    """Resolve every record of ``mx`` into clusters; fits a model unless one is given."""
+    if mx.n < 2:
+        empty = np.zeros(0, np.int64)
+        width = len(FEATURES)
+        fitted = model or fit(np.zeros((0, width), np.int8), estimate_u(np.zeros((0, width), np.int8)))
+        return Resolution(np.arange(mx.n, dtype=np.int64), empty, empty, np.zeros(0), fitted, 0)
+    counts = bloom_counts(mx)
+    i, j = candidate_pairs(mx)
+    gamma = compare(mx, i, j, counts)
+    if model is None:
+        model = fit_model(mx, gamma, counts)
+    p = model.match_probability(gamma)
+    labels = cluster(mx.n, i, j, p, mx.tokens["id_number"], threshold)
+    return Resolution(labels, i, j, p, model, len(i))

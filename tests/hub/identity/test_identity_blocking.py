@@ -1,0 +1,53 @@
+"""Vectorised building blocks checked against brute force: pair generation, pattern counting,
+stable-id reconciliation."""
+
+from __future__ import annotations
+
+from itertools import combinations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from hub.identity.blocking import pairs_from_keys
+from hub.identity.fellegi_sunter import distinct_patterns
+from hub.identity.reconcile import reconcile
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(min_value=-3, max_value=6), min_size=0, max_size=40), st.integers(min_value=2, max_value=6))
+def test_pairs_from_keys_matches_brute_force(keys: list[int], max_block: int) -> None:
+    arr = np.array(keys, np.int64)
+    valid = arr != 0
+    i, j = pairs_from_keys(arr, valid, max_block)
+    got = set(zip(i.tolist(), j.tolist(), strict=True))
+    sizes = {k: keys.count(k) for k in set(keys)}
+    want = {
+        (a, b)
+        for a, b in combinations(range(len(keys)), 2)
+        if keys[a] == keys[b] and keys[a] != 0 and sizes[keys[a]] <= max_block
+    }
+    assert got == want and len(i) == len(got)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(*[st.integers(min_value=-1, max_value=4)] * 3), min_size=1, max_size=50))
+def test_distinct_patterns_counts_rows(rows: list[tuple[int, int, int]]) -> None:
+    patterns, counts = distinct_patterns(np.array(rows, np.int8))
+    got = {tuple(p.tolist()): int(c) for p, c in zip(patterns, counts, strict=True)}
+    assert got == {r: rows.count(r) for r in set(rows)}
+
+
+def test_reconcile_keeps_ids_and_reports_merges_and_splits() -> None:
+    previous = {"r1": "A", "r2": "A", "r3": "B", "r4": "C", "r5": "C", "r6": "C"}
+    fresh = iter(["N1", "N2"])
+    ids, changes = reconcile([["r1", "r2", "r3"], ["r4", "r5"], ["r6"], ["r7"]], previous, lambda: next(fresh))
+    assert ids == ["A", "C", "N1", "N2"]
+    kinds = {(c.kind, c.before, c.after) for c in changes}
+    assert kinds == {("merge", ("A", "B"), ("A",)), ("split", ("C",), ("C", "N1"))}
+
+
+def test_reconcile_is_a_no_op_on_the_same_clustering() -> None:
+    previous = {"a": "P1", "b": "P1", "c": "P2"}
+    ids, changes = reconcile([["c"], ["a", "b"]], previous, lambda: "never")
+    assert ids == ["P2", "P1"] and changes == []
