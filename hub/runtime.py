@@ -32,6 +32,7 @@ from hub.auth.caller import Caller
 from hub.auth.gate import CallerGate
 from hub.config import HubConfig
 from hub.departments.client import DepartmentClient
+from hub.database import hub_engine
 from hub.errors import ConfigError
 from hub.identity.index import IdentityIndex, ResolveSummary
 from hub.identity.pull import PullResult, pull
@@ -44,6 +45,7 @@ from hub.policy.bundle import PolicyBundle, default_policy_dir
 from hub.policy.decision_point import PolicyDecisionPoint
 from hub.policy.model import Subject
 from hub.policy.store import PolicyStore, StoredVersion
+from hub.policy.store import migrate as migrate_policy
 from hub.profile.assembly import ProfileAssembler
 from hub.profile.recorder import AuditRecorder
 from hub.profile.resolve import PersonResolver
@@ -139,9 +141,11 @@ class HubRuntime:
 
     def __init__(self, config: HubConfig) -> None:
         self.config = config
-        self.identity = IdentityIndex(config.database.url)
+        self.engine = hub_engine(config.database.url)
+        self.identity = IdentityIndex(self.engine)
         # policy
-        self.policy_store = PolicyStore.connect(config.database.url)
+        migrate_policy(config.database.url)
+        self.policy_store = PolicyStore(self.engine)
         admin = PolicyAdministration(self.policy_store, self._engine_factory())
         if self.policy_store.active() is None:
             policies = config.policy.policies_dir or default_policy_dir()

@@ -106,11 +106,14 @@ class Matcher:
         n = len(rows)
         gamma = compare(both, np.arange(n), np.full(n, n))
         p = self._model.match_probability(gamma)
-        # Two different valid ID numbers are never the same person.
+        # Two different valid ID numbers are never the same person; the same valid ID
+        # number (GB 11643 checksum passed, keyed token equal) is the same person even
+        # when every other field of the record is missing and the model alone would doubt it.
         qid = int(q.tokens["id_number"][0])
         if qid:
             other = self._mx.tokens["id_number"][rows]
             p[(other != 0) & (other != qid)] = 0.0
+            p[other == qid] = 1.0
         best: dict[int, float] = {}
         for label, prob in zip(self._labels[rows].tolist(), p.tolist(), strict=True):
             if prob >= self._threshold and prob > best.get(label, -1.0):

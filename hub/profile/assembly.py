@@ -95,59 +95,52 @@ class ProfileAssembler:
     ) -> tuple[list[DepartmentPlan], HeaderDecision]:
         groups = tuple(sorted(group_name(g) for g in person.groups))
         context = Context(time=now, emergency=purpose == "emergency")
-        header = await asyncio.to_thread(
-            self._pdp.decide_header,  # type: ignore[attr-defined]
-            HeaderRequest(subject, person.jurisdiction, groups, purpose, justification, context, request_id),
-        )
         by_department: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
         for ref in records:
             by_department[ref.department][ref.dataset].append(ref.local_record_id)
+        departments = sorted(by_department)
+        described = await asyncio.gather(*(self._describe(d) for d in departments))
 
-        async def one(department: str, datasets: Mapping[str, list[str]]) -> DepartmentPlan:
-            plan = DepartmentPlan(department)
-            client = self._clients.get(department)
-            if client is None:
-                plan.unavailable = "department has no configured adapter"
-                return plan
-            described = await client.describe()
-            if not described.ok:
-                plan.unavailable = f"adapter did not answer Describe ({described.error})"
-                return plan
-            specs = {d.name: d for d in described.response.datasets}  # type: ignore[union-attr]
-            requests = []
-            for name in sorted(datasets):
+        plans: list[DepartmentPlan] = []
+        pending: list[tuple[DepartmentPlan, str, adapter_pb2.DatasetSpec]] = []
+        requests: list[SectionRequest] = []
+        for department, (specs, unavailable) in zip(departments, described, strict=True):
+            plan = DepartmentPlan(department, unavailable=unavailable)
+            plans.append(plan)
+            for name in sorted(by_department[department]):
                 spec = specs.get(name)
                 if spec is None:
                     continue  # dataset withdrawn by the department since linkage
-                requests.append(
-                    (
-                        name,
-                        spec,
-                        SectionRequest(
-                            subject,
-                            Resource(person.jurisdiction, groups, department, name, field_infos(spec), person.person_id),
-                            purpose,
-                            justification,
-                            context,
-                            request_id,
-                        ),
-                    )
-                )
-            decisions = await asyncio.to_thread(lambda: [self._pdp.decide(r) for _, _, r in requests])  # type: ignore[attr-defined]
-            for (name, spec, _), decision in zip(requests, decisions, strict=True):
-                declared = {f.name for f in spec.fields}
-                header_fields = tuple(
-                    f
-                    for f, allowed in ((HEADER_RISK_FIELD, header.risk_level), (HEADER_HELPER_FIELD, header.responsible_helper))
-                    if allowed and f in declared
-                )
-                plan.datasets.append(
-                    DatasetPlan(department, name, tuple(sorted(datasets[name])), spec, decision, header_fields)
-                )
-            return plan
+                resource = Resource(person.jurisdiction, groups, department, name, field_infos(spec), person.person_id)
+                requests.append(SectionRequest(subject, resource, purpose, justification, context, request_id))
+                pending.append((plan, name, spec))
+        header_request = HeaderRequest(subject, person.jurisdiction, groups, purpose, justification, context, request_id)
 
-        plans = await asyncio.gather(*(one(d, ds) for d, ds in sorted(by_department.items())))
-        return list(plans), header
+        def decide() -> tuple[list[SectionDecision], HeaderDecision]:
+            # One policy version and one decision-log transaction for the whole profile.
+            return self._pdp.decide_many(requests), self._pdp.decide_header(header_request)  # type: ignore[attr-defined]
+
+        decisions, header = await asyncio.to_thread(decide)
+        for (plan, name, spec), decision in zip(pending, decisions, strict=True):
+            declared = {f.name for f in spec.fields}
+            header_fields = tuple(
+                f
+                for f, allowed in ((HEADER_RISK_FIELD, header.risk_level), (HEADER_HELPER_FIELD, header.responsible_helper))
+                if allowed and f in declared
+            )
+            ids = tuple(sorted(by_department[plan.department][name]))
+            plan.datasets.append(DatasetPlan(plan.department, name, ids, spec, decision, header_fields))
+        return plans, header
+
+    async def _describe(self, department: str) -> tuple[dict[str, adapter_pb2.DatasetSpec], str]:
+        """The department's dataset schemas (cached by the client), or why there are none."""
+        client = self._clients.get(department)
+        if client is None:
+            return {}, "department has no configured adapter"
+        described = await client.describe()
+        if not described.ok:
+            return {}, f"adapter did not answer Describe ({described.error})"
+        return {d.name: d for d in described.response.datasets}, ""  # type: ignore[union-attr]
 
     # -- fetching and masking ---------------------------------------------------------------------
 

@@ -212,3 +212,14 @@ def test_households_migrants_jurisdiction_and_groups(loaded: IdentityIndex, enco
     assert [i.migrant for i in infos] == [True, False, False, False]  # type: ignore[union-attr]
     assert infos[0].groups == (corrections,) and infos[0].records == 2  # type: ignore[union-attr]
     assert infos[0].jurisdiction == "西湖区/文新街道/1社区/3网格"  # type: ignore[union-attr]
+
+
+def test_an_exact_valid_id_number_finds_a_record_that_has_nothing_else(loaded: IdentityIndex, encoder: LinkageEncoder) -> None:
+    """A query by ID number matches a record carrying only that ID, at certainty (the
+    model alone scores such a pair low because every other field is missing)."""
+    bare = _rec(encoder, "bare-1", id_number=_id("44010619770305002"))
+    loaded.apply_batch("civil_affairs", [bare], "bare")
+    loaded.resolve()
+    pid = loaded.person_of("civil_affairs", "people", "bare-1")
+    found = loaded.lookup(encoder.encode_query(linkage_pb2.IdentityQuery(id_number=_id("44010619770305002"))))
+    assert [(m.person_id, m.probability) for m in found] == [(pid, 1.0)]
