@@ -134,7 +134,7 @@ def _adapter_process(
 
 
 async def _run_clients(
-    address: str, plans: list[CallerPlan], tls: ClientTls | None, warmup: float, seconds: float
+    address: str, plans: list[CallerPlan], tls: ClientTls | None, warmup: float, seconds: float, rate: float
 ) -> list[Sample]:
     import grpc
 
@@ -159,8 +159,16 @@ async def _run_clients(
         )
         stub = profile_pb2_grpc.ProfileServiceStub(channel)
         metadata = (("authorization", f"Bearer {plan.token}"),)
+        # Open loop (--rate): each client sends on a fixed schedule and latency counts from
+        # the scheduled time, so a slow hub cannot hide its queueing (no coordinated omission).
+        interval = len(plans) / rate if rate > 0 else 0.0
+        scheduled = loop.time() + interval * index / max(1, len(plans))
         try:
             while loop.time() < closes:  # bounded by the clock
+                if interval:
+                    delay = scheduled - loop.time()
+                    if delay > 0:
+                        await asyncio.sleep(delay)
                 person_id, id_number = rng.choice(plan.residents)
                 kind = "person_id" if rng.random() < 0.5 else "id_number"
                 query = (
@@ -172,7 +180,8 @@ async def _run_clients(
                 request = profile_pb2.GetPersonProfileRequest(
                     query=query, purpose=rng.choice(plan.purposes), request_id=request_id
                 )
-                start = loop.time()
+                start = scheduled if interval else loop.time()
+                scheduled += interval
                 try:
                     await stub.GetPersonProfile(request, metadata=metadata, timeout=10)
                     code, detail = "OK", ""
@@ -188,10 +197,16 @@ async def _run_clients(
 
 
 def _client_process(
-    address: str, plans: list[CallerPlan], tls: ClientTls | None, warmup: float, seconds: float, conn: Any
+    address: str,
+    plans: list[CallerPlan],
+    tls: ClientTls | None,
+    warmup: float,
+    seconds: float,
+    rate: float,
+    conn: Any,
 ) -> None:
     try:
-        conn.send(asyncio.run(_run_clients(address, plans, tls, warmup, seconds)))
+        conn.send(asyncio.run(_run_clients(address, plans, tls, warmup, seconds, rate)))
     except Exception as exc:  # noqa: BLE001
         conn.send(f"error: {type(exc).__name__}: {exc}")
 
@@ -315,6 +330,15 @@ def _hub_config(
     return path
 
 
+def _valid_id(number: str) -> bool:
+    """GB 11643 check digit passes: what a caller reads off an ID card. A department's
+    mistyped copy is not what a caller would type (and would rightly not be found)."""
+    from adapters.linkage.idnumber import normalize_id_number
+
+    parsed = normalize_id_number(number)
+    return parsed is not None and parsed.valid
+
+
 def _residents(hub_url: str, data: Path) -> dict[str, list[tuple[str, str]]]:
     """Jurisdiction -> (person id, ID number) of linked population records with a valid ID number."""
     from adapters.config import load_config
@@ -330,7 +354,7 @@ def _residents(hub_url: str, data: Path) -> dict[str, list[tuple[str, str]]]:
             for local, number in db.execute(
                 f'SELECT "{dataset.id_column}", "{id_column}" FROM "{dataset.table}"'
             )
-            if number and len(str(number)) == 18 and str(number)[:17].isdigit()
+            if number and len(str(number)) == 18 and _valid_id(str(number))
         }
     import sqlalchemy as sa
 
@@ -543,7 +567,7 @@ def run_mode(
         parent, child = mp.Pipe()
         proc = mp.get_context("spawn").Process(
             target=_client_process,
-            args=(f"127.0.0.1:{port}", plans, client_tls, args.warmup, args.seconds, child),
+            args=(f"127.0.0.1:{port}", plans, client_tls, args.warmup, args.seconds, args.rate, child),
             daemon=True,
         )
         proc.start()
@@ -636,19 +660,7 @@ def databases(pg_url: str | None, root: Path) -> Iterator[tuple[str, str]]:
 
 def _apply_what_if(what_if: str | None) -> None:
     """Experiments that measure one cost by removing it in this (hub) process only."""
-    if what_if == "hub-db-wal":
-        import sqlalchemy as sa
-
-        def pragmas(dbapi_connection: Any, _record: Any) -> None:
-            if not isinstance(dbapi_connection, sqlite3.Connection):
-                return
-            path = dbapi_connection.execute("PRAGMA database_list").fetchone()[2]
-            if path.endswith("hub.db"):
-                dbapi_connection.execute("PRAGMA journal_mode=WAL")
-                dbapi_connection.execute("PRAGMA synchronous=NORMAL")
-
-        sa.event.listen(sa.engine.Engine, "connect", pragmas)
-    elif what_if == "no-decision-log":
+    if what_if == "no-decision-log":
         from hub.policy.decision_point import PolicyDecisionPoint
 
         PolicyDecisionPoint._record = lambda self, records: True  # type: ignore[method-assign]
@@ -673,6 +685,13 @@ def main() -> int:
         "writes PREFIX-<mode>.txt (collapsed stacks) and prints the top frames",
     )
     parser.add_argument(
+        "--rate",
+        type=float,
+        default=0.0,
+        help="open loop: offered profiles/s across all clients, latency from each scheduled send "
+        "(default 0: closed loop, every client sends as fast as answers come)",
+    )
+    parser.add_argument(
         "--pg-url",
         metavar="URL",
         help="run the hub's databases (identity/policy and audit) on PostgreSQL: a server URL such as "
@@ -680,13 +699,12 @@ def main() -> int:
     )
     parser.add_argument(
         "--what-if",
-        choices=("hub-db-wal", "no-decision-log"),
-        help="experiment, not the shipped configuration: hub-db-wal opens the hub's SQLite database with "
-        "journal_mode=WAL and synchronous=NORMAL; no-decision-log skips writing policy decisions to the "
-        "decision-log table (the audit log is unchanged). Shows what those costs are.",
+        choices=("no-decision-log",),
+        help="experiment, not the shipped configuration: no-decision-log skips writing policy decisions to "
+        "the decision-log table (the audit log is unchanged). Shows what that cost is.",
     )
     args = parser.parse_args()
-    if args.clients < 1 or args.seconds <= 0 or not 10 <= args.persons <= 200_000:
+    if args.clients < 1 or args.seconds <= 0 or args.rate < 0 or not 10 <= args.persons <= 200_000:
         parser.error("--clients >= 1, --seconds > 0 and 10 <= --persons <= 200000 please")
 
     from adapters.synth.generate import generate
@@ -742,6 +760,7 @@ def main() -> int:
         f"{residents} queryable residents in {len(by_grid)} grids ({shared} ID numbers held by more than one "
         f"hub person), clients {args.clients}, "
         f"{args.seconds:g} s measured after {args.warmup:g} s warm-up per mode"
+        + (f", open loop at {args.rate:g} offered profiles/s" if args.rate > 0 else ", closed loop")
     )
     print(
         "| mode | profiles/s | p50 ms | p99 ms | errors | hub p50 / p99 ms | "

@@ -11,7 +11,6 @@ name of the population as text, in its normalised forms, and in common encodings
 
 from __future__ import annotations
 
-import base64
 import csv
 import hashlib
 from collections.abc import Iterator
@@ -21,11 +20,9 @@ import grpc
 import pytest
 import sqlalchemy as sa
 from identity_population import true_pairs
+from privacy_scan import database_contents, leaks, raw_identifiers
 
 from adapters.config import parse_config
-from adapters.linkage.idnumber import normalize_id_number
-from adapters.linkage.names import normalize_name
-from adapters.linkage.phone import normalize_phone
 from adapters.server import AdapterServer
 from adapters.synth.generate import generate
 from hub.identity.index import IdentityIndex
@@ -70,66 +67,6 @@ def adapters_running(synth_dir: Path, tmp_path: Path, monkeypatch: pytest.Monkey
             server.stop(grace=None)
 
 
-def _raw_identifiers(synth_dir: Path) -> set[str]:
-    """Every name, ID number and phone stored in the department databases."""
-    values: set[str] = set()
-    for path in EXAMPLES:
-        cfg = parse_config(path)
-        engine = sa.create_engine(f"sqlite:///{synth_dir / (cfg.department + '.db')}")
-        with engine.connect() as conn:
-            for ds in cfg.datasets:
-                cols = {field: col for field, col in ds.identity if field in ("name", "id_number", "phone")}
-                if not cols or not ds.table:
-                    continue
-                rows = conn.execute(sa.text(f'SELECT {", ".join(cols.values())} FROM "{ds.table}"')).all()
-                for row in rows:
-                    values.update(str(v).strip() for v in row if v is not None and str(v).strip())
-        engine.dispose()
-    return values
-
-
-def _needles(value: str) -> set[str]:
-    forms = {value}
-    if (idn := normalize_id_number(value)) is not None:
-        forms.add(idn.value)
-        forms.add(idn.value.upper())
-    if (phone := normalize_phone(value)) is not None:
-        forms.add(phone.value)
-    if (name := normalize_name(value)) is not None and len(name) >= 2:
-        forms.add(name)
-    return {f for f in forms if len(f) >= 2}
-
-
-def _encodings(text: str) -> tuple[set[str], set[bytes]]:
-    raw = text.encode("utf-8")
-    as_text = {text, raw.hex(), base64.b64encode(raw).decode()}
-    as_bytes = {raw}
-    for algo in ("md5", "sha1", "sha256"):
-        digest = hashlib.new(algo, raw).digest()
-        as_text.add(digest.hex())
-        as_bytes.add(digest)
-    return as_text, as_bytes
-
-
-def _hub_contents(engine: sa.Engine) -> tuple[str, bytes]:
-    """All cells of all tables: text cells joined, binary cells joined."""
-    texts: list[str] = []
-    blobs: list[bytes] = []
-    inspector = sa.inspect(engine)
-    meta = sa.MetaData()
-    meta.reflect(engine)
-    assert inspector.get_table_names()
-    with engine.connect() as conn:
-        for table in meta.sorted_tables:
-            for row in conn.execute(sa.select(table)):
-                for cell in row:
-                    if isinstance(cell, (bytes, bytearray, memoryview)):
-                        blobs.append(bytes(cell))
-                    elif cell is not None:
-                        texts.append(str(cell))
-    return "\x00".join(texts), b"\x00".join(blobs)
-
-
 def test_pull_resolve_and_nothing_raw_in_the_hub_database(
     adapters_running: dict[str, grpc.Channel], synth_dir: Path, database_url: str
 ) -> None:
@@ -151,16 +88,10 @@ def test_pull_resolve_and_nothing_raw_in_the_hub_database(
     assert len(truth & got) / len(truth) >= 0.9
 
     # Privacy scan.
-    text, blob = _hub_contents(index.engine)
-    raw = _raw_identifiers(synth_dir)
+    text, blob = database_contents(index.engine)
+    raw = raw_identifiers(synth_dir)
     assert len(raw) > PERSONS  # the scan has something to look for
-    hits = []
-    for value in raw:
-        for needle in _needles(value):
-            as_text, as_bytes = _encodings(needle)
-            if any(t in text for t in as_text) or any(b in blob for b in as_bytes if len(b) >= 6):
-                hits.append(f"<identifier of {len(needle)} characters>")
-    assert hits == []
+    assert leaks(raw, text, blob) == []
 
 
 def test_pull_resumes_from_the_watermark(adapters_running: dict[str, grpc.Channel], database_url: str) -> None:
@@ -178,6 +109,5 @@ def test_scan_would_see_a_leak(database_url: str) -> None:
     with index.engine.begin() as conn:
         conn.execute(sa.text("INSERT INTO identity_settings (key, value) VALUES ('x', :v)"),
                      {"v": hashlib.sha256(b"13800138000").hexdigest()})
-    text, _ = _hub_contents(index.engine)
-    as_text, _ = _encodings("13800138000")
-    assert any(t in text for t in as_text)
+    text, blob = database_contents(index.engine)
+    assert leaks({"13800138000"}, text, blob) != []
