@@ -253,6 +253,8 @@ class ProfileServicer(profile_pb2_grpc.ProfileServiceServicer):
             )
             hashes = tuple(sorted({*header_decision.policy_hashes, *(h for d in datasets for h in d.decision.policy_hashes)}))
             flags = ("denied", *((f"household:{household}",) if household else ()))
+            if any("jurisdiction" in r for r in reasons):
+                flags = (*flags, "out_of_jurisdiction")
             await self._audit_refusal(caller, ask, context, started, person.person_id, flags, sections, hashes, person)
             raise permission_denied("access denied by policy: " + ("; ".join(reasons) or "no rule allows it"))
         assembly = await self._assembler.assemble(person, plans, header_decision, ask.purpose, ask.request_id)

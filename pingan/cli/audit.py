@@ -69,6 +69,18 @@ def register(subparsers: Any) -> None:
     p.add_argument("--keyring", type=Path, help="sealing keyring to show justifications in clear")
     p.set_defaults(handler=_query)
 
+    p = sub.add_parser(
+        "anomalies",
+        help="callers whose volume, out-of-jurisdiction denials, night-time access or break glass stand out",
+    )
+    p.add_argument("--db", required=True, help="SQLAlchemy URL of the audit database")
+    p.add_argument("--since", help="RFC 3339 time, inclusive")
+    p.add_argument("--until", help="RFC 3339 time, exclusive")
+    p.add_argument("--utc-offset", type=float, default=8.0, help="local time for 'night', hours from UTC (default 8)")
+    p.add_argument("--night", default="22-6", help="night hours, local, START-END (default 22-6)")
+    p.add_argument("--threshold", type=float, default=3.5, help="modified z-score to report (default 3.5)")
+    p.set_defaults(handler=_anomalies)
+
 
 def _source_args(p: argparse.ArgumentParser) -> None:
     g = p.add_mutually_exclusive_group(required=True)
@@ -357,3 +369,58 @@ def _print_table(rows: list[tuple[int, int, bytes]], keyring: Any, title: str) -
             _open_sealed(keyring, body.get("justification"), "justification"), str(body.get("request_id", "")),
         )
     Console().print(table)
+
+
+def _anomalies(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from audit.anomalies import find_anomalies
+    from audit.entry import parse_rfc3339
+    from audit.errors import EntryError
+    from audit.store import EntryFilter
+
+    try:
+        since = parse_rfc3339(args.since) if args.since else None
+        until = parse_rfc3339(args.until) if args.until else None
+    except EntryError as exc:
+        raise CommandError(f"{exc}; write e.g. 2026-11-22T08:00:00Z") from exc
+    try:
+        start, end = (int(h) for h in args.night.split("-"))
+        if not (0 <= start < 24 and 0 <= end < 24):
+            raise ValueError
+    except ValueError:
+        raise CommandError("--night must be START-END in whole hours 0-23, e.g. 22-6") from None
+    if not -14 <= args.utc_offset <= 14:
+        raise CommandError("--utc-offset must be between -14 and 14 hours")
+    log = _open_db(args.db)
+    flt = EntryFilter(
+        kind="access",
+        since_us=int(since.timestamp() * 1_000_000) if since else None,
+        until_us=int(until.timestamp() * 1_000_000) if until else None,
+    )
+
+    def entries():  # type: ignore[no-untyped-def]
+        start_index = 0
+        while page := log.query(flt, start_index, 1000):
+            yield from (stored.decode() for stored in page)
+            start_index = page[-1].index + 1
+
+    findings = find_anomalies(
+        entries(),
+        tz=dt.timezone(dt.timedelta(hours=args.utc_offset)),
+        night=(start, end),
+        threshold=args.threshold,
+    )
+    table = Table(title=f"{len(findings)} finding(s): callers standing out against peers of the same role")
+    for column in ("caller", "role", "measure", "value", "peer median", "score", "peers", "entries"):
+        table.add_column(column)
+    for f in findings:
+        value = f"{f.value:.0f}" if f.measure == "volume" else f"{f.value:.0%}"
+        median = f"{f.peer_median:.0f}" if f.measure == "volume" else f"{f.peer_median:.0%}"
+        shown = ", ".join(str(i) for i in f.entries[:10]) + (" ..." if len(f.entries) > 10 else "")
+        table.add_row(f.caller, f.role, f.measure, value, median, f"{f.score:.1f}", str(f.peers), shown)
+    Console(width=160).print(table)
+    return 0
