@@ -92,6 +92,31 @@ class Keyring:
         except InvalidTag as exc:
             raise SealError(f"sealed {field} does not open: wrong key or altered ciphertext") from exc
 
+    @property
+    def key_ids(self) -> tuple[str, ...]:
+        return tuple(sorted(self._keys))
+
+    def rotated(self, new_id: str | None = None) -> Keyring:
+        """A keyring with a fresh active key; every old key stays so old entries still open."""
+        if new_id is None:
+            n = len(self._keys) + 1
+            while f"k{n}" in self._keys:
+                n += 1
+            new_id = f"k{n}"
+        if new_id in self._keys:
+            raise SealError(f"key id {new_id!r} is already in the keyring")
+        return Keyring({**self._keys, new_id: AESGCM.generate_key(bit_length=256)}, new_id)
+
+    def save(self, path: Path) -> None:
+        """Write atomically with mode 0600 (a crash leaves the old file, never half a keyring)."""
+        tmp = path.with_name(path.name + ".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(self.to_json())
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+
     def to_json(self) -> str:
         keys = {kid: base64.b64encode(k).decode("ascii") for kid, k in sorted(self._keys.items())}
         return json.dumps({"active": self.active, "keys": keys}, indent=2) + "\n"

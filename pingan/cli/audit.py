@@ -29,6 +29,14 @@ def register(subparsers: Any) -> None:
     p.add_argument("--name", default="pingan-hub-audit", help="signed-note key name (default: %(default)s)")
     p.set_defaults(handler=_keygen)
 
+    p = sub.add_parser(
+        "rotate-key",
+        help="add a new active sealing key to a keyring (old keys stay, so old entries remain readable)",
+    )
+    p.add_argument("--keyring", required=True, type=Path, help="sealing keyring file (JSON)")
+    p.add_argument("--key-id", help="id of the new key (default: the next kN)")
+    p.set_defaults(handler=_rotate_key)
+
     p = sub.add_parser("verify", help="verify an export offline (entries, checkpoints, consistency)")
     p.add_argument("export", type=Path, help="export file (JSON lines, see docs/audit.md)")
     p.add_argument("--key", required=True, type=Path, help="verifier key file (NAME.vkey)")
@@ -113,6 +121,21 @@ def _keygen(args: argparse.Namespace) -> int:
     print(f"signer key (keep secret, hub only): {skey}")
     print(f"verifier key (give to auditors and departments): {vkey}")
     print(f"sealing keyring (hub and auditors' tooling): {sealing}")
+    return 0
+
+
+def _rotate_key(args: argparse.Namespace) -> int:
+    from audit.errors import AuditError
+    from audit.sealed import Keyring
+
+    try:
+        keyring = Keyring.load(args.keyring)
+        rotated = keyring.rotated(args.key_id)
+        rotated.save(args.keyring)
+    except AuditError as exc:
+        raise CommandError(str(exc)) from exc
+    print(f"{args.keyring}: active key is now {rotated.active}; keys {', '.join(rotated.key_ids)}")
+    print("restart (or roll) the hub replicas so they seal with the new key; give auditors the new file")
     return 0
 
 
