@@ -184,3 +184,47 @@ def test_sharing_stats_come_from_the_audit_log(deployment) -> None:  # type: ign
     with pytest.raises(grpc.RpcError) as info:
         deployment.stub.SharingStats(profile_pb2.SharingStatsRequest(), metadata=deployment.md("grid_worker"), timeout=10)
     assert info.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+def _forge_roles(token: str) -> str:
+    """Edit the payload's roles and keep the original signature."""
+    import base64
+    import json
+
+    header, payload, signature = token.split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    claims["roles"] = ["department_system"]
+    edited = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+    return f"{header}.{edited}.{signature}"
+
+
+def test_wrong_audience_and_edited_roles_are_unauthenticated_and_audited(deployment) -> None:  # type: ignore[no-untyped-def]
+    from hub.auth.issuer import issue_token
+    from hub.auth.keys import load_private_key
+
+    home = deployment.home
+    keys = deployment.keys
+    wrong_audience = issue_token(
+        load_private_key(keys.jwt_private), kid=keys.kid, issuer="https://idp.sandbox.pingan/", audience="another-system",
+        user_id="gw-1", department="grid_office", roles=["grid_worker"], jurisdictions=[home.jurisdiction],
+        ttl=dt.timedelta(minutes=5),
+    )
+    request = profile_pb2.GetPersonProfileRequest(query=profile_pb2.PersonQuery(person_id=home.person_id), purpose="routine_visit")
+    for token, reason in ((wrong_audience, "wrong_audience"), (_forge_roles(deployment.tokens["grid_worker"]), "bad_signature")):
+        before = deployment.audit_size()
+        with pytest.raises(grpc.RpcError) as info:
+            deployment.stub.GetPersonProfile(request, metadata=(("authorization", f"Bearer {token}"),), timeout=10)
+        assert info.value.code() == grpc.StatusCode.UNAUTHENTICATED
+        assert reason in (info.value.details() or "")
+        entry = deployment.last_entry()
+        assert deployment.audit_size() == before + 1 and isinstance(entry, AuthFailureEntry) and reason in entry.reason
+
+
+def test_a_replayed_request_id_is_refused(deployment) -> None:  # type: ignore[no-untyped-def]
+    request = profile_pb2.GetPersonProfileRequest(
+        query=profile_pb2.PersonQuery(person_id=deployment.home.person_id), purpose="routine_visit", request_id="replay-test-0001"
+    )
+    deployment.stub.GetPersonProfile(request, metadata=deployment.md("grid_worker"), timeout=15)
+    with pytest.raises(grpc.RpcError) as info:
+        deployment.stub.GetPersonProfile(request, metadata=deployment.md("grid_worker"), timeout=15)
+    assert info.value.code() == grpc.StatusCode.ALREADY_EXISTS
