@@ -78,6 +78,17 @@ def register(subparsers: Any) -> None:
     p.set_defaults(handler=_query)
 
     p = sub.add_parser(
+        "reconcile",
+        help="compare a department adapter's access log with the audit log (fetches without entries and back)",
+    )
+    p.add_argument("--db", required=True, help="SQLAlchemy URL of the audit database")
+    p.add_argument("--adapter-db", required=True, help="SQLAlchemy URL of the adapter's state database")
+    p.add_argument("--department", required=True, help="the adapter's department name, e.g. justice")
+    p.add_argument("--since", help="RFC 3339 time, inclusive")
+    p.add_argument("--until", help="RFC 3339 time, exclusive")
+    p.set_defaults(handler=_reconcile)
+
+    p = sub.add_parser(
         "anomalies",
         help="callers whose volume, out-of-jurisdiction denials, night-time access or break glass stand out",
     )
@@ -447,3 +458,45 @@ def _anomalies(args: argparse.Namespace) -> int:
         table.add_row(f.caller, f.role, f.measure, value, median, f"{f.score:.1f}", str(f.peers), shown)
     Console(width=160).print(table)
     return 0
+
+
+def _reconcile(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from audit.entry import parse_rfc3339
+    from audit.errors import EntryError
+    from audit.reconcile import ReconcileError, reconcile
+
+    try:
+        since = parse_rfc3339(args.since) if args.since else None
+        until = parse_rfc3339(args.until) if args.until else None
+    except EntryError as exc:
+        raise CommandError(f"{exc}; write e.g. 2026-11-22T08:00:00Z") from exc
+    try:
+        result = reconcile(_open_db(args.db), args.adapter_db, args.department, since=since, until=until)
+    except ReconcileError as exc:
+        raise CommandError(str(exc)) from exc
+    console = Console(width=160)
+    console.print(
+        f"{args.department}: {result.fetches} fetches in the adapter's log, "
+        f"{result.entries} audit entries showing its data"
+    )
+    if result.fetches_without_entry:
+        table = Table(title="fetches the adapter served with no audit entry")
+        for column in ("request id", "at", "datasets", "records", "caller"):
+            table.add_column(column)
+        for f in result.fetches_without_entry:
+            table.add_row(f.request_id, f.at.isoformat(), ", ".join(f.datasets), str(f.records), f.caller)
+        console.print(table)
+    if result.entries_never_seen:
+        table = Table(title="audit entries showing this department's data that the adapter never served")
+        for column in ("index", "request id", "time", "caller"):
+            table.add_column(column)
+        for e in result.entries_never_seen:
+            table.add_row(str(e.index), e.request_id, e.time, e.caller)
+        console.print(table)
+    if result.clean:
+        console.print("reconciled: every fetch has its entry and every entry its fetch")
+        return 0
+    return 1
