@@ -48,7 +48,7 @@ class AuditRecorder:
 
     async def append(self, entry: Entry) -> Receipt:
         try:
-            result = await asyncio.wrap_future(self._appender.submit(entry))
+            result = await self._appender.append_async(entry)
         except Exception as exc:  # noqa: BLE001 - any storage failure means: no entry, no data
             log.error("audit append failed (%s); request refused", type(exc).__name__)
             raise unavailable("the audit log is unavailable; no data can be released until it is back") from None

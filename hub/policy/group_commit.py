@@ -1,0 +1,79 @@
+"""Group commit for the policy decision log.
+
+Every profile request records its decisions (the inputs replay needs) before the
+decisions are used: an unrecorded decision is not given (``PolicyDecisionPoint``
+denies when recording fails). With one transaction per request, concurrent requests
+queue behind the database's write lock; here one writer thread commits whatever is
+queued in one transaction and releases every waiting caller, so the number of
+commits follows the load, and an idle hub adds no latency. A failed commit fails
+every caller in the batch, so none of their decisions is given.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Sequence
+from concurrent.futures import Future
+
+from hub.policy.decision_point import DecisionRecord
+from hub.policy.errors import PolicyError
+from hub.policy.store import PolicyStore
+
+_STOP = object()
+
+
+class DecisionLogWriter:
+    """A callable recorder for :class:`PolicyDecisionPoint` that batches concurrent calls."""
+
+    def __init__(self, store: PolicyStore, *, max_batch: int = 1024, timeout: float = 30.0) -> None:
+        self._store = store
+        self._max_batch = max_batch
+        self._timeout = timeout
+        self._queue: queue.Queue[object] = queue.Queue()
+        self._closed = False
+        self._thread = threading.Thread(target=self._run, name="policy-decision-log", daemon=True)
+        self._thread.start()
+
+    def __call__(self, records: Sequence[DecisionRecord]) -> None:
+        """Record and wait for the commit; raises when it failed (the caller then denies)."""
+        if self._closed:
+            raise PolicyError("the decision log writer is closed")
+        done: Future[None] = Future()
+        self._queue.put((list(records), done))
+        done.result(self._timeout)
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._queue.put(_STOP)
+            self._thread.join()
+
+    def _run(self) -> None:
+        stopping = False
+        while not stopping:
+            item = self._queue.get()
+            batch: list[tuple[list[DecisionRecord], Future[None]]] = []
+            while True:
+                if item is _STOP:
+                    stopping = True
+                else:
+                    batch.append(item)  # type: ignore[arg-type]
+                if len(batch) >= self._max_batch:
+                    break
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+            if batch:
+                self._commit(batch)
+
+    def _commit(self, batch: list[tuple[list[DecisionRecord], Future[None]]]) -> None:
+        try:
+            self._store.record([r for records, _ in batch for r in records])
+        except Exception as exc:  # noqa: BLE001 - every waiting decision fails closed
+            for _, done in batch:
+                done.set_exception(PolicyError(f"decision log write failed: {type(exc).__name__}"))
+            return
+        for _, done in batch:
+            done.set_result(None)

@@ -1,0 +1,72 @@
+"""Group commit of the decision log: concurrent decisions share commits, all are
+stored, and a failed commit fails every decision waiting on it (fail closed)."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from hub.policy.bundle import PolicyBundle
+from hub.policy.compiled import compile_policy
+from hub.policy.decision_point import PolicyDecisionPoint
+from hub.policy.group_commit import DecisionLogWriter
+from hub.policy.jurisdiction import RoleAssignment
+from hub.policy.model import Context, FieldInfo, Resource, SectionRequest, Subject
+from hub.policy.rego_embedded import EmbeddedRego
+from hub.policy.store import PolicyDecisionLogRow, PolicyStore
+
+GRID = "TH/S03/C07/G05"
+FIELDS = (FieldInfo("name", "identity", 2), FieldInfo("allowance_type", "assistance", 2))
+
+
+def _request(n: int) -> SectionRequest:
+    return SectionRequest(
+        Subject("gw-1", "grid_office", ("grid_worker",)),
+        Resource(GRID, (), "civil_affairs", "records", FIELDS, person_ref=f"P-{n:06d}"),
+        "routine_visit",
+        context=Context(),
+        request_id=f"req-{n:06d}",
+    )
+
+
+@pytest.fixture()
+def store_and_pdp(database_url: str, policy_bundle: PolicyBundle) -> Any:
+    store = PolicyStore.connect(database_url)
+    policy = compile_policy(policy_bundle, EmbeddedRego, (RoleAssignment("gw-1", "grid_worker", GRID),))
+    writer = DecisionLogWriter(store)
+    yield store, PolicyDecisionPoint(policy, recorder=writer, memo_size=0), writer
+    writer.close()
+    policy.rego.close()
+
+
+def test_concurrent_decisions_are_all_recorded(store_and_pdp: Any) -> None:
+    store, pdp, _ = store_and_pdp
+    results: list[bool] = []
+    lock = threading.Lock()
+
+    def work(start: int) -> None:
+        for n in range(start, start + 20):
+            allowed = pdp.decide(_request(n)).allow
+            with lock:
+                results.append(allowed)
+
+    threads = [threading.Thread(target=work, args=(i * 100,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(results) == 160 and all(results)
+    with store.session() as s:
+        rows = s.scalars(sa.select(PolicyDecisionLogRow.request_id)).all()
+    assert sorted(rows) == sorted(f"req-{i * 100 + n:06d}" for i in range(8) for n in range(20))
+
+
+def test_a_failed_commit_denies_every_waiting_decision(store_and_pdp: Any) -> None:
+    store, pdp, _ = store_and_pdp
+    with store.engine.begin() as conn:
+        conn.execute(sa.text("DROP TABLE policy_decision_log"))
+    decision = pdp.decide(_request(1))
+    assert not decision.allow and decision.reasons == ("the decision could not be recorded",)
