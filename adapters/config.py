@@ -37,17 +37,19 @@ from adapters.model import (
     FieldConfig,
     GroupRule,
     ServerConfig,
+    TlsConfig,
 )
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 _VAR_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _LISTEN_RE = re.compile(r"^(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.\-]+):(?P<port>\d{1,5})$")
 
-_TOP_KEYS = {"department", "database", "state", "server", "linkage", "datasets", "alerts"}
+_TOP_KEYS = {"department", "database", "state", "server", "linkage", "datasets", "alerts", "tls"}
 _DEPARTMENT_KEYS = {"name", "display_name"}
 _URL_KEYS = {"url"}
 _SERVER_KEYS = {"listen", "max_records_per_request", "max_fields_per_request"}
 _LINKAGE_KEYS = {"secret_env", "secret_file"}
+_TLS_KEYS = {"ca_file", "cert_file", "key_file", "crl_file", "hub_names"}
 _DATASET_KEYS = {
     "name",
     "description",
@@ -252,6 +254,8 @@ def parse_config(path: str | Path) -> AdapterConfig:
         datasets.append(ds)
 
     alerts = _parse_alerts(path, top, {ds.name for ds in datasets})
+    tls_table = top.sub_table("tls", required=False)
+    tls = _parse_tls(path, tls_table) if tls_table is not None else None
 
     return AdapterConfig(
         path=path,
@@ -264,6 +268,43 @@ def parse_config(path: str | Path) -> AdapterConfig:
         secret_file=secret_file or None,
         datasets=tuple(datasets),
         alerts=alerts,
+        tls=tls,
+    )
+
+
+def _parse_tls(path: Path, table: dict[str, Any]) -> TlsConfig:
+    """The optional ``[tls]`` section; files must exist (their PEM content is checked at start)."""
+    from pingan.tls import check_name
+
+    r = _Reader(path, table, "tls")
+    r.only(_TLS_KEYS)
+    base = path.resolve().parent
+
+    def file(key: str, *, required: bool) -> Path | None:
+        value = r.string(key, required=required)
+        if not value:
+            if value is not None:
+                raise r.error(key, "must not be empty")
+            return None
+        resolved = Path(value) if Path(value).is_absolute() else base / value
+        if not resolved.is_file():
+            raise r.error(key, f"file {resolved} does not exist")
+        return resolved
+
+    ca_file, cert_file, key_file = (file(k, required=True) for k in ("ca_file", "cert_file", "key_file"))
+    assert ca_file and cert_file and key_file
+    hub_names = r.strings("hub_names")
+    for name in hub_names:
+        try:
+            check_name(name)
+        except ValueError as exc:
+            raise r.error("hub_names", f"{exc} (the hub certificate's name, as given to 'pingan pki issue')") from None
+    return TlsConfig(
+        ca_file=ca_file,
+        cert_file=cert_file,
+        key_file=key_file,
+        crl_file=file("crl_file", required=False),
+        hub_names=hub_names,
     )
 
 

@@ -135,6 +135,23 @@ class ServerConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class TlsConfig:
+    """``[tls]``: serve mutual TLS and answer only the hub (docs/adapters.md, docs/security.md).
+
+    Paths are resolved against the configuration file's directory. ``hub_names``
+    empty means any certificate with role ``hub`` from the CA; otherwise its name
+    (``pingan pki issue --name``) must be listed. ``crl_file`` is the CA's signed
+    revocation list (RFC 5280 section 5), re-read whenever the file changes.
+    """
+
+    ca_file: Path
+    cert_file: Path
+    key_file: Path
+    crl_file: Path | None = None
+    hub_names: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class AdapterConfig:
     """A whole department adapter configuration (one TOML file)."""
 
@@ -148,6 +165,7 @@ class AdapterConfig:
     secret_file: str | None
     datasets: tuple[DatasetConfig, ...]
     alerts: tuple[AlertRule, ...] = ()
+    tls: TlsConfig | None = None
 
     def dataset(self, name: str) -> DatasetConfig | None:
         for ds in self.datasets:

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterator
+from collections.abc import Container, Iterator
 from concurrent import futures
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,7 @@ from adapters.introspect import check_columns
 from adapters.linkage.encoder import LinkageEncoder
 from adapters.linkage.errors import LinkageError
 from adapters.linkage.secret import load_secret
-from adapters.model import AdapterConfig
+from adapters.model import AdapterConfig, TlsConfig
 from adapters.source import DepartmentSource, create_engine, describe_url
 from adapters.state import AccessEntry, StateStore, migrate, tune
 from adapters.stream import DEFAULT_BATCH, MAX_BATCH, batches
@@ -43,6 +44,13 @@ from pingan.serving import (
     invalid_argument,
     mark_serving,
     unavailable,
+)
+from pingan.tls import (
+    RequirePeerInterceptor,
+    RevocationList,
+    TlsConfigError,
+    require_peer,
+    server_credentials,
 )
 from pingan.v1 import adapter_pb2, adapter_pb2_grpc, linkage_pb2
 
@@ -71,6 +79,66 @@ def caller_of(context: grpc.ServicerContext) -> tuple[str, str]:
                 caller = value[:256]
                 break
     return caller, context.peer() or ""
+
+
+EXEMPT_FROM_PEER_CHECK = ("/grpc.health.v1.Health/", "/grpc.reflection.")
+"""Methods any TLS client of our CA may call: health checking and reflection carry no data."""
+
+
+class HubOnlyInterceptor(RequirePeerInterceptor):
+    """Admit only certificates with role ``hub`` (and, if listed, one of ``hub_names``), not revoked.
+
+    ``require_peer`` does the role, client-auth and CRL checks (docs/security.md);
+    the name check narrows "a hub of our CA" to the hubs this department chose.
+    """
+
+    def __init__(self, hub_names: tuple[str, ...], revoked_serials: Container[int] | None) -> None:
+        super().__init__({"hub"}, revoked_serials, exempt_prefixes=EXEMPT_FROM_PEER_CHECK)
+        self.hub_names = frozenset(hub_names)
+
+    def _guard(self, behavior: Any) -> Any:
+        def guarded(request: Any, context: Any) -> Any:
+            try:
+                peer = require_peer(context, self.roles, self.revoked_serials)
+                if self.hub_names and peer.name not in self.hub_names:
+                    raise StatusError(
+                        grpc.StatusCode.PERMISSION_DENIED,
+                        f"hub certificate {peer.name!r} is not one this department serves (tls.hub_names)",
+                    )
+            except StatusError as exc:
+                context.abort(exc.code, exc.message)
+            return behavior(request, context)
+
+        return guarded
+
+
+@dataclass(frozen=True, slots=True)
+class ServingTls:
+    """What ``[tls]`` turns into at start: server credentials and the hub-only interceptor."""
+
+    credentials: grpc.ServerCredentials
+    interceptor: HubOnlyInterceptor
+
+
+def serving_tls(config: AdapterConfig) -> ServingTls:
+    """Read ``[tls]``'s PEM files now, so a bad file fails the start naming file and key."""
+    tls = config.tls
+    assert tls is not None
+    try:
+        credentials = server_credentials(tls.cert_file, tls.key_file, tls.ca_file)
+        revoked = RevocationList(tls.crl_file, tls.ca_file) if tls.crl_file is not None else None
+    except TlsConfigError as exc:
+        raise ConfigError(f"{config.path}: tls.{_tls_key_of(tls, str(exc))}: {exc}") from None
+    return ServingTls(credentials, HubOnlyInterceptor(tls.hub_names, revoked))
+
+
+def _tls_key_of(tls: TlsConfig, message: str) -> str:
+    """Which ``[tls]`` key names the file a ``TlsConfigError`` message starts with."""
+    for key in ("crl_file", "key_file", "cert_file", "ca_file"):
+        file = getattr(tls, key)
+        if file is not None and message.startswith(f"{file}:"):
+            return key
+    return "cert_file"
 
 
 def _db_unavailable(department: str, exc: sa.exc.DBAPIError) -> StatusError:
@@ -330,8 +398,10 @@ class AdapterServer:
         encoder: LinkageEncoder,
         *,
         max_workers: int = 8,
+        tls: ServingTls | None = None,
     ) -> None:
         self.config = config
+        self.tls = tls if tls is not None or config.tls is None else serving_tls(config)
         self.source = source
         self.state = state
         self.servicer = AdapterServicer(config, source, state, encoder)
@@ -344,6 +414,7 @@ class AdapterServer:
     def from_config(cls, path: str | Path, *, max_workers: int = 8) -> AdapterServer:
         """Load, validate and check ``path`` against the databases; ConfigError names file and key."""
         config = parse_config(path)
+        tls = serving_tls(config) if config.tls is not None else None
         try:
             secret = load_secret(secret_file=config.secret_file, secret_env=config.secret_env)
         except LinkageError as exc:
@@ -369,10 +440,17 @@ class AdapterServer:
         except BaseException:
             source.dispose()
             raise
-        return cls(config, source, StateStore(state_engine), encoder, max_workers=max_workers)
+        return cls(config, source, StateStore(state_engine), encoder, max_workers=max_workers, tls=tls)
 
     def start(self, credentials: grpc.ServerCredentials | None = None) -> int:
-        """Listen on ``server.listen`` (port 0 picks one); return the bound port."""
+        """Listen on ``server.listen`` (port 0 picks one); return the bound port.
+
+        With ``[tls]`` configured and no ``credentials`` given, serve mutual TLS from
+        it; either way, ``[tls]`` makes every method but health and reflection
+        answer only the hub's certificate (:class:`HubOnlyInterceptor`).
+        """
+        if credentials is None and self.tls is not None:
+            credentials = self.tls.credentials
         server = grpc.server(
             futures.ThreadPoolExecutor(
                 max_workers=self.max_workers, thread_name_prefix=f"adapter-{self.config.department}"
@@ -381,6 +459,7 @@ class AdapterServer:
                 ("grpc.max_receive_message_length", MAX_RECEIVE_BYTES),
                 ("grpc.max_send_message_length", MAX_SEND_BYTES),
             ],
+            interceptors=[self.tls.interceptor] if self.tls is not None else None,
         )
         adapter_pb2_grpc.add_DepartmentAdapterServicer_to_server(self.servicer, server)
         self._health = add_standard_services(server, [SERVICE_NAME])

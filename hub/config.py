@@ -143,12 +143,19 @@ class AdapterSection:
 
 @dataclass(frozen=True, config=_STRICT)
 class TLSSection:
-    """``[tls]`` (optional until mutual TLS lands, issue 8): the hub's certificate and the CA it trusts."""
+    """``[tls]``: mutual TLS to the adapters and for callers (docs/security.md, docs/configuration.md).
+
+    ``cert_file`` is the hub's certificate (role ``hub``); callers of the hub must
+    present a ``client`` or ``hub`` certificate from ``ca_file`` unless
+    ``require_client_cert = false``; ``crl_file`` (the CA's CRL, RFC 5280 section 5)
+    refuses revoked caller certificates and is re-read when it changes.
+    """
 
     ca_file: FilePath
     cert_file: FilePath
     key_file: FilePath
     require_client_cert: StrictBool = True
+    crl_file: FilePath | None = None
 
 
 @dataclass(frozen=True, config=_STRICT)
@@ -421,6 +428,7 @@ def _check_semantics(path: Path, config: HubConfig, env: Mapping[str, str], chec
                 ("tls.ca_file", config.tls.ca_file),
                 ("tls.cert_file", config.tls.cert_file),
                 ("tls.key_file", config.tls.key_file),
+                ("tls.crl_file", config.tls.crl_file),
             ]
         for key, file in files:
             if file is not None and not file.is_file():

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,8 +32,8 @@ from hub.alerts.feed import AlertFeed
 from hub.auth.caller import Caller
 from hub.auth.gate import CallerGate
 from hub.config import HubConfig
-from hub.departments.client import DepartmentClient
 from hub.database import hub_engine
+from hub.departments.client import DepartmentClient, pinned_adapter_options
 from hub.errors import ConfigError
 from hub.identity.index import IdentityIndex, ResolveSummary
 from hub.identity.pull import PullResult, pull
@@ -43,6 +44,7 @@ from hub.policy.admin_service import add_to_server as add_policy_service
 from hub.policy.administration import PolicyAdministration
 from hub.policy.bundle import PolicyBundle, default_policy_dir
 from hub.policy.decision_point import PolicyDecisionPoint
+from hub.policy.group_commit import DecisionLogWriter
 from hub.policy.model import Subject
 from hub.policy.store import PolicyStore, StoredVersion
 from hub.policy.store import migrate as migrate_policy
@@ -150,7 +152,8 @@ class HubRuntime:
         if self.policy_store.active() is None:
             policies = config.policy.policies_dir or default_policy_dir()
             admin.bootstrap(PolicyBundle.from_directory(policies), by="hub-bootstrap")
-        self.pdp = PolicyDecisionPoint(admin.load_active(), recorder=self.policy_store.record)
+        self.decision_log = DecisionLogWriter(self.policy_store)
+        self.pdp = PolicyDecisionPoint(admin.load_active(), recorder=self.decision_log)
         admin.pdp = self.pdp
         # audit
         signer = NoteSigner.load(config.audit.signing_key_file)
@@ -215,7 +218,46 @@ class HubRuntime:
             return None
         from pingan.tls import channel_credentials
 
-        return channel_credentials(str(tls.ca_file), str(tls.cert_file), str(tls.key_file))
+        with self._tls_files():
+            return channel_credentials(str(tls.ca_file), str(tls.cert_file), str(tls.key_file))
+
+    @contextlib.contextmanager
+    def _tls_files(self) -> Iterator[None]:
+        """Turn a ``TlsConfigError`` (names the file) into a ``ConfigError`` naming the ``[tls]`` key too."""
+        from pingan.tls import TlsConfigError
+
+        try:
+            yield
+        except TlsConfigError as exc:
+            tls, message = self.config.tls, str(exc)
+            key = next(
+                (k for k in ("crl_file", "key_file", "cert_file", "ca_file")
+                 if tls is not None and getattr(tls, k) is not None and message.startswith(f"{getattr(tls, k)}:")),
+                "cert_file",
+            )
+            raise ConfigError(str(self.config.source), f"tls.{key}", message) from None
+
+    def _caller_interceptors(self) -> list[grpc.aio.ServerInterceptor]:
+        """With ``[tls]`` and client certificates required: only ``client`` or ``hub`` certificates, not revoked.
+
+        The certificate is the transport identity of the calling system; the
+        person is still authenticated by their token (``CallerGate``) in every
+        method. Health checking and reflection are open to any certificate of our CA.
+        """
+        tls = self.config.tls
+        if tls is None or not tls.require_client_cert:
+            return []
+        from pingan.tls import AioRequirePeerInterceptor, RevocationList
+
+        revoked = None
+        if tls.crl_file is not None:
+            with self._tls_files():
+                revoked = RevocationList(tls.crl_file, tls.ca_file)
+        return [
+            AioRequirePeerInterceptor(
+                {"client", "hub"}, revoked, exempt_prefixes=("/grpc.health.v1.Health/", "/grpc.reflection.")
+            )
+        ]
 
     # -- authorisation seams for the auditor and policy-owner services ----------------------------
 
@@ -237,7 +279,12 @@ class HubRuntime:
         # Build the free-text analyser now (about a second), not inside the first request.
         await asyncio.to_thread(default_masker)
         credentials = self._channel_credentials()
-        self.clients = {a.name: DepartmentClient(a.endpoint(), credentials) for a in self.config.adapters}
+        self.clients = {
+            a.name: DepartmentClient(
+                a.endpoint(), credentials, channel_options=pinned_adapter_options(a.name) if credentials else ()
+            )
+            for a in self.config.adapters
+        }
         self.alerts = AlertFeed(
             self.clients, self.identity, self.pdp.decide_header, poll_seconds=self.config.alerts.poll_seconds
         )
@@ -249,7 +296,10 @@ class HubRuntime:
             self.recorder,
             self.alerts,
         )
-        server = grpc.aio.server(options=(("grpc.max_receive_message_length", 4 * 1024 * 1024),))
+        server = grpc.aio.server(
+            options=(("grpc.max_receive_message_length", 4 * 1024 * 1024),),
+            interceptors=self._caller_interceptors(),
+        )
         profile_pb2_grpc.add_ProfileServiceServicer_to_server(profile, server)
         add_audit_service(server, self.audit_log, self._authorize_auditor)
         add_policy_service(server, PolicyAdminService(self.admin, self._subject))  # type: ignore[arg-type]
@@ -260,9 +310,10 @@ class HubRuntime:
         else:
             from pingan.tls import server_credentials
 
-            creds = server_credentials(
-                str(tls.cert_file), str(tls.key_file), str(tls.ca_file), require_client_auth=tls.require_client_cert
-            )
+            with self._tls_files():
+                creds = server_credentials(
+                    str(tls.cert_file), str(tls.key_file), str(tls.ca_file), require_client_auth=tls.require_client_cert
+                )
             port = server.add_secure_port(self.config.hub.listen, creds)
         if port == 0:
             raise ConfigError(str(self.config.source), "hub.listen", "could not bind the address (in use?)")
@@ -296,6 +347,7 @@ class HubRuntime:
             await client.close()
         self.clients = {}
         self.recorder.close()
+        self.decision_log.close()
         self.audit_log.close()
 
     # -- linkage ----------------------------------------------------------------------------------
@@ -306,7 +358,7 @@ class HubRuntime:
         for adapter in self.config.adapters:
             if departments is not None and adapter.name not in departments:
                 continue
-            channel = self._sync_channel(adapter.address)
+            channel = self._sync_channel(adapter.address, adapter.name)
             try:
                 result = pull(self.identity, adapter.name, adapter_pb2_grpc.DepartmentAdapterStub(channel))
             except Exception as exc:  # noqa: BLE001 - one department down must not stop linkage of the others
@@ -321,14 +373,16 @@ class HubRuntime:
         audited = self._audit_identity_events()
         return LinkReport(tuple(pulls), tuple(failures), summary, audited)
 
-    def _sync_channel(self, address: str) -> grpc.Channel:
+    def _sync_channel(self, address: str, name: str) -> grpc.Channel:
         tls = self.config.tls
         if tls is None:
             return grpc.insecure_channel(address)
         from pingan.tls import channel_credentials
 
         return grpc.secure_channel(
-            address, channel_credentials(str(tls.ca_file), str(tls.cert_file), str(tls.key_file))
+            address,
+            channel_credentials(str(tls.ca_file), str(tls.cert_file), str(tls.key_file)),
+            options=pinned_adapter_options(name),
         )
 
     def _audit_identity_events(self) -> int:

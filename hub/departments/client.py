@@ -22,6 +22,23 @@ from pingan.v1 import adapter_pb2, adapter_pb2_grpc, linkage_pb2
 _RETRYABLE = frozenset({grpc.StatusCode.UNAVAILABLE})
 
 
+def adapter_certificate_name(adapter_name: str) -> str:
+    """The name the adapter's certificate must carry: its ``[[adapters]] name`` with ``_`` as ``-``.
+
+    Adapter names are identifiers (``civil_affairs``); certificate names are host
+    labels (RFC 1123, no ``_``), so ``pingan pki issue --role adapter --name
+    civil-affairs`` is the certificate for ``[[adapters]] name = "civil_affairs"``.
+    """
+    return adapter_name.replace("_", "-")
+
+
+def pinned_adapter_options(adapter_name: str) -> tuple[tuple[str, object], ...]:
+    """Channel options accepting only the adapter ``adapter_name`` (``pingan.tls.expect_server``)."""
+    from pingan.tls import expect_server
+
+    return expect_server("adapter", adapter_certificate_name(adapter_name))
+
+
 @dataclass(frozen=True, slots=True)
 class AdapterEndpoint:
     """Where a department adapter listens and how patiently to call it."""

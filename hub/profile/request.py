@@ -7,6 +7,7 @@ Tokenize and dropped. Error messages name the field that is wrong, never its val
 from __future__ import annotations
 
 import re
+import unicodedata
 import uuid
 from dataclasses import dataclass
 
@@ -57,7 +58,8 @@ def parse_lookup(query: profile_pb2.PersonQuery, *, required: bool = True) -> Pe
             raise invalid_argument("query.person_id: not a hub person id (4-64 letters, digits, '_' or '-')")
         return PersonLookup(kind, person_id=query.person_id)
     if kind == "id_number":
-        value = query.id_number.strip().replace(" ", "")
+        # NFKC folds full-width digits (１１０１…) the way the adapters' normaliser does.
+        value = unicodedata.normalize("NFKC", query.id_number).strip().replace(" ", "")
         if not ID_NUMBER_RE.match(value):
             raise invalid_argument("query.id_number: expected 18 characters (17 digits and a digit or X) or 15 digits")
         return PersonLookup(kind, identity=linkage_pb2.IdentityQuery(id_number=value))

@@ -1,7 +1,8 @@
 """``pingan demo``: the story end to end on the embedded defaults, from nothing.
 
 Generates a small synthetic population, starts every department adapter on
-loopback, talks to each over gRPC, prints readable tables, stops everything it
+loopback (mutual TLS from a private CA made for the run, unless --no-tls), talks to
+each over gRPC, prints readable tables, stops everything it
 started and exits 0. Everything lives in a temporary directory unless ``--keep``.
 """
 
@@ -21,6 +22,12 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--persons", type=int, default=2000, help="synthetic population size (default 2000)")
     parser.add_argument("--seed", type=int, default=7, help="generator seed (default 7)")
     parser.add_argument("--keep", metavar="DIR", help="keep the generated data and logs in DIR")
+    parser.add_argument(
+        "--no-tls",
+        dest="tls",
+        action="store_false",
+        help="plaintext gRPC everywhere (default: mutual TLS from a private CA made for the run)",
+    )
     parser.set_defaults(handler=_run)
 
 
@@ -30,4 +37,4 @@ def _run(args: argparse.Namespace) -> int:
 
     if args.persons < 50:
         raise CommandError("--persons must be at least 50 for the story to have every kind of resident")
-    return run_demo(persons=args.persons, seed=args.seed, keep=args.keep)
+    return run_demo(persons=args.persons, seed=args.seed, keep=args.keep, tls=args.tls)

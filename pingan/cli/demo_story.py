@@ -21,27 +21,43 @@ import grpc
 from rich.console import Console
 from rich.table import Table
 
-from pingan.cli.sandbox import EXAMPLES, Keys, prepare_environment, running_adapters, write_hub_config
-
-from pingan.v1 import adapter_pb2, adapter_pb2_grpc, audit_pb2, audit_pb2_grpc, common_pb2, profile_pb2, profile_pb2_grpc
+from pingan.cli.sandbox import (
+    EXAMPLES,
+    HUB_CERT_NAME,
+    Keys,
+    SandboxTls,
+    departments,
+    prepare_environment,
+    running_adapters,
+    write_hub_config,
+)
+from pingan.v1 import (
+    adapter_pb2,
+    adapter_pb2_grpc,
+    audit_pb2,
+    audit_pb2_grpc,
+    common_pb2,
+    profile_pb2,
+    profile_pb2_grpc,
+)
 
 console = Console(width=None if os.isatty(1) else 120)
 
 
-def run_demo(*, persons: int, seed: int, keep: str | None) -> int:
+def run_demo(*, persons: int, seed: int, keep: str | None, tls: bool = True) -> int:
     if keep:
         root = Path(keep)
         root.mkdir(parents=True, exist_ok=True)
-        return _story(root, persons, seed)
+        return _story(root, persons, seed, tls)
     with tempfile.TemporaryDirectory(prefix="pingan-demo-") as tmp:
-        return _story(Path(tmp), persons, seed)
+        return _story(Path(tmp), persons, seed, tls)
 
 
 def _step(title: str) -> None:
     console.rule(f"[bold]{title}")
 
 
-def _story(root: Path, persons: int, seed: int) -> int:
+def _story(root: Path, persons: int, seed: int, use_tls: bool) -> int:
     from adapters.synth.generate import generate
 
     started = time.perf_counter()
@@ -53,19 +69,31 @@ def _story(root: Path, persons: int, seed: int) -> int:
         table.add_row(department, str(len(tables)), str(sum(tables.values())))
     console.print(table)
     prepare_environment(data)
-    with running_adapters(root / "adapters") as adapters:
-        _show_adapters(adapters)
+    tls = SandboxTls.create(root / "pki", departments()) if use_tls else None
+    with running_adapters(root / "adapters", tls=tls) as adapters:
+        _show_adapters(adapters, tls)
         keys = Keys.generate(root / "keys")
         addresses = {name: server.address for name, server in adapters.items()}
-        config_path = write_hub_config(root, keys, addresses)
-        return asyncio.run(_hub_story(config_path, keys, adapters, data, started))
+        config_path = write_hub_config(root, keys, addresses, tls=tls)
+        return asyncio.run(_hub_story(config_path, keys, adapters, data, started, tls))
 
 
-def _show_adapters(adapters: dict[str, Any]) -> None:
-    _step("2. One adapter per department, each over its own database (gRPC on loopback)")
+def _adapter_channel(name: str, address: str, tls: SandboxTls | None, *, as_hub: bool = True) -> grpc.Channel:
+    """A channel to one adapter: plaintext, or mutual TLS pinned to that adapter's certificate."""
+    if tls is None:
+        return grpc.insecure_channel(address)
+    from hub.departments.client import pinned_adapter_options
+
+    credentials = tls.hub_credentials() if as_hub else tls.client_credentials()
+    return grpc.secure_channel(address, credentials, options=pinned_adapter_options(name))
+
+
+def _show_adapters(adapters: dict[str, Any], tls: SandboxTls | None) -> None:
+    transport = "mutual TLS" if tls else "plaintext"
+    _step(f"2. One adapter per department, each over its own database (gRPC on loopback, {transport})")
     table = Table("department", "address", "datasets", "fields", "sample fetch")
     for name, server in sorted(adapters.items()):
-        with grpc.insecure_channel(server.address) as channel:
+        with _adapter_channel(name, server.address, tls) as channel:
             stub = adapter_pb2_grpc.DepartmentAdapterStub(channel)
             described = stub.Describe(adapter_pb2.DescribeRequest(), timeout=5)
             first = described.datasets[0]
@@ -88,6 +116,15 @@ def _show_adapters(adapters: dict[str, Any]) -> None:
             name, server.address, str(len(described.datasets)), str(fields), f"{len(fetched.records)} record(s)"
         )
     console.print(table)
+    if tls is not None:
+        # The same call with a department system's (client) certificate: adapters answer the hub only.
+        name, server = min(adapters.items())
+        with _adapter_channel(name, server.address, tls, as_hub=False) as channel:
+            try:
+                adapter_pb2_grpc.DepartmentAdapterStub(channel).Describe(adapter_pb2.DescribeRequest(), timeout=5)
+                console.print(f"[red]{name} answered a client certificate[/red]")
+            except grpc.RpcError as exc:
+                console.print(f"with a client certificate instead of the hub's, {name} answers {exc.code().name}")
 
 
 @dataclass(frozen=True)
@@ -120,7 +157,9 @@ def _residents(runtime: Any, data: Path) -> list[Resident]:
     return found
 
 
-async def _hub_story(config_path: Path, keys: Keys, adapters: dict[str, Any], data: Path, started: float) -> int:
+async def _hub_story(
+    config_path: Path, keys: Keys, adapters: dict[str, Any], data: Path, started: float, tls: SandboxTls | None
+) -> int:
     from hub.config import load_hub_config
     from hub.policy.jurisdiction import RoleAssignment
     from hub.runtime import HubRuntime
@@ -162,7 +201,17 @@ async def _hub_story(config_path: Path, keys: Keys, adapters: dict[str, Any], da
             "police": keys.token("cp-zhao", "public_security", ["community_police"], [street_of(other.jurisdiction)]),
             "auditor": keys.token("auditor-chen", "audit_office", ["auditor"], [home_grid.split("/")[0]]),
         }
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+        address = f"127.0.0.1:{port}"
+        if tls is None:
+            channel_cm = grpc.aio.insecure_channel(address)
+        else:
+            from pingan.tls import expect_server
+
+            # The callers' system presents its client certificate; each person still sends a token.
+            channel_cm = grpc.aio.secure_channel(
+                address, tls.client_credentials(), options=expect_server("hub", HUB_CERT_NAME)
+            )
+        async with channel_cm as channel:
             profiles = profile_pb2_grpc.ProfileServiceStub(channel)
 
             async def ask(who: str, query: profile_pb2.PersonQuery, purpose: str, justification: str = "") -> Any:

@@ -76,24 +76,113 @@ class Keys:
         )
 
 
+HUB_CERT_NAME = "hub"
+CLIENT_CERT_NAME = "demo-callers"
+
+
+@dataclass(frozen=True)
+class SandboxTls:
+    """A private CA and every certificate a sandbox needs for mutual TLS (docs/security.md).
+
+    ``hub`` (role hub: serves callers, calls adapters), one ``adapter`` certificate
+    per department named by :func:`hub.departments.client.adapter_certificate_name`,
+    and ``demo-callers`` (role client) for the systems calling the hub. Server
+    certificates name localhost and 127.0.0.1, plus their identity host name.
+    """
+
+    directory: Path
+    ca_file: Path
+    crl_file: Path
+    ca_key_dir: Path
+    hub_cert: Path
+    hub_key: Path
+    client_cert: Path
+    client_key: Path
+    adapter_files: Mapping[str, tuple[Path, Path]]
+
+    @classmethod
+    def create(cls, directory: Path, departments: list[str]) -> SandboxTls:
+        from hub.departments.client import adapter_certificate_name
+        from hub.pki import create_ca, issue_certificate
+
+        ca = create_ca(directory / "ca", name="pingan sandbox CA", days=30)
+        hub = issue_certificate(ca, name=HUB_CERT_NAME, role="hub", out_dir=directory / "hub", days=30)
+        client = issue_certificate(ca, name=CLIENT_CERT_NAME, role="client", out_dir=directory / "clients", days=30)
+        adapters = {}
+        for department in departments:
+            issued = issue_certificate(
+                ca,
+                name=adapter_certificate_name(department),
+                role="adapter",
+                out_dir=directory / "adapters" / department,
+                days=30,
+            )
+            adapters[department] = (issued.cert_file, issued.key_file)
+        return cls(
+            directory, ca.cert_file, ca.crl_file, ca.directory,
+            hub.cert_file, hub.key_file, client.cert_file, client.key_file, adapters,
+        )
+
+    def adapter_section(self, department: str) -> str:
+        """The ``[tls]`` section of ``department``'s adapter configuration (serves only the hub)."""
+        cert, key = self.adapter_files[department]
+        return (
+            "\n[tls]\n"
+            f'ca_file = "{self.ca_file}"\ncert_file = "{cert}"\nkey_file = "{key}"\n'
+            f'crl_file = "{self.crl_file}"\nhub_names = ["{HUB_CERT_NAME}"]\n'
+        )
+
+    def hub_section(self) -> list[str]:
+        """The ``[tls]`` lines of the hub's configuration (client certificates required)."""
+        return [
+            "[tls]",
+            f'ca_file = "{self.ca_file}"',
+            f'cert_file = "{self.hub_cert}"',
+            f'key_file = "{self.hub_key}"',
+            f'crl_file = "{self.crl_file}"',
+            "require_client_cert = true",
+        ]
+
+    def client_credentials(self) -> Any:
+        """Channel credentials of the demo's callers (role client) for their channel to the hub."""
+        from pingan.tls import channel_credentials
+
+        return channel_credentials(self.ca_file, self.client_cert, self.client_key)
+
+    def hub_credentials(self) -> Any:
+        """Channel credentials with the hub's certificate: what an adapter answers."""
+        from pingan.tls import channel_credentials
+
+        return channel_credentials(self.ca_file, self.hub_cert, self.hub_key)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
 
-def adapter_config(department: str, directory: Path, port: int = 0) -> Path:
-    """A copy of the example config of ``department`` listening on ``port`` (0 = any)."""
+def adapter_config(department: str, directory: Path, port: int = 0, tls: SandboxTls | None = None) -> Path:
+    """A copy of the example config of ``department`` listening on ``port`` (0 = any), with ``[tls]`` if given."""
     text = (EXAMPLES / f"{department}.toml").read_text(encoding="utf-8")
     text = text.replace('listen = "127.0.0.1:0"', f'listen = "127.0.0.1:{port}"')
+    if tls is not None:
+        text = text.rstrip("\n") + "\n" + tls.adapter_section(department)
     path = directory / f"{department}.toml"
     path.write_text(text, encoding="utf-8")
     return path
 
 
+def departments() -> list[str]:
+    """The example departments, one adapter each."""
+    return sorted(example.stem for example in EXAMPLES.glob("*.toml"))
+
+
 @contextmanager
-def running_adapters(config_dir: Path, ports: Mapping[str, int] | None = None) -> Iterator[dict[str, Any]]:
-    """Start one adapter per example department; stop them all on exit."""
+def running_adapters(
+    config_dir: Path, ports: Mapping[str, int] | None = None, tls: SandboxTls | None = None
+) -> Iterator[dict[str, Any]]:
+    """Start one adapter per example department (mutual TLS with ``tls``); stop them all on exit."""
     from adapters.server import AdapterServer
 
     config_dir.mkdir(parents=True, exist_ok=True)
@@ -101,7 +190,7 @@ def running_adapters(config_dir: Path, ports: Mapping[str, int] | None = None) -
     try:
         for example in sorted(EXAMPLES.glob("*.toml")):
             port = (ports or {}).get(example.stem, 0)
-            server = AdapterServer.from_config(adapter_config(example.stem, config_dir, port))
+            server = AdapterServer.from_config(adapter_config(example.stem, config_dir, port, tls))
             server.start()
             servers[example.stem] = server
         yield servers
@@ -119,8 +208,9 @@ def write_hub_config(
     audit_url: str | None = None,
     deadline_ms: int = 500,
     checkpoint_every_entries: int = 8,
+    tls: SandboxTls | None = None,
 ) -> Path:
-    """The hub's TOML on the embedded defaults (SQLite files under ``root``)."""
+    """The hub's TOML on the embedded defaults (SQLite files under ``root``); ``[tls]`` with ``tls``."""
     database_url = database_url or f"sqlite:///{root / 'hub.db'}"
     audit_url = audit_url or f"sqlite:///{root / 'audit.db'}"
     lines = [
@@ -154,6 +244,8 @@ def write_hub_config(
             "breaker_failures = 3",
             "breaker_reset_seconds = 0.5",
         ]
+    if tls is not None:
+        lines += tls.hub_section()
     path = root / "hub.toml"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path

@@ -20,6 +20,10 @@ def test_valid_requests_parse() -> None:
     assert ask.lookup.identity is not None and ask.lookup.identity.id_number == ID
     assert len(ask.request_id) == 32  # generated
     assert ID not in repr(ask.lookup)
+    full_width = ID.translate(str.maketrans("0123456789", "０１２３４５６７８９"))
+    folded = parse_profile_request(_req(id_number=full_width))
+    assert folded.lookup is not None and folded.lookup.identity is not None
+    assert folded.lookup.identity.id_number == ID
     ask = parse_profile_request(_req(person_id="p_0001"))
     assert ask.lookup is not None and ask.lookup.person_id == "p_0001"
     nb = profile_pb2.NameAndBirthDate(name="张三", birth_date="1990年3月7日")
