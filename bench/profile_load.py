@@ -51,7 +51,6 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -213,27 +212,6 @@ def _client_process(
 
 # ------------------------------------------------------------------ the hub in this process
 
-
-class LoopThread:
-    """An asyncio loop in a thread, for the grpc.aio hub (as tests/hub/profile/conftest.py)."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, name="hub-loop", daemon=True)
-        self.thread.start()
-
-    def run(self, coro: Any, timeout: float = 300) -> Any:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
-
-    def call(self, fn: Any) -> Any:
-        async def wrapped() -> Any:
-            return fn()
-
-        return self.run(wrapped())
-
-    def close(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(5)
 
 
 class AdapterTimes:
@@ -533,6 +511,8 @@ def run_mode(
 ) -> tuple[ModeResult, dict[str, list[tuple[str, str]]]]:
     from hub.config import load_hub_config
     from hub.runtime import HubRuntime
+
+    from pingan.cli.sandbox import LoopThread
 
     adapters = Adapters(root, data, ports, tls_dir)
     runtime = None

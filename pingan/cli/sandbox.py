@@ -8,10 +8,12 @@ configs, the hub from its TOML config), only generated on the fly.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import os
 import secrets
 import socket
+import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -255,3 +257,26 @@ def prepare_environment(data_dir: Path) -> None:
     """The two variables the example adapter configs read."""
     os.environ["PINGAN_DATA_DIR"] = str(data_dir)
     os.environ.setdefault("PINGAN_LINKAGE_SECRET", secrets.token_hex(32))
+
+
+class LoopThread:
+    """An asyncio event loop in a thread, to host the grpc.aio hub beside synchronous
+    code (tests, benchmarks): ``run`` a coroutine on it, ``call`` a function on it."""
+
+    def __init__(self, name: str = "hub-loop") -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name=name, daemon=True)
+        self.thread.start()
+
+    def run(self, coro: Any, timeout: float = 300) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def call(self, fn: Any) -> Any:
+        async def wrapped() -> Any:
+            return fn()
+
+        return self.run(wrapped())
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)

@@ -8,9 +8,7 @@ Built once per module; the feed polls every 0.5 s, and the tests also call
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
-import threading
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -23,6 +21,7 @@ import pytest
 from pingan.cli.sandbox import (
     EXAMPLES,
     Keys,
+    LoopThread,
     free_port,
     prepare_environment,
     running_adapters,
@@ -33,21 +32,6 @@ from pingan.v1 import profile_pb2_grpc
 PERSONS = 400
 SEED = 21  # one community-corrections subject, with the last three sessions missed
 
-
-class LoopThread:
-    """An asyncio loop in a thread, for the grpc.aio hub."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-
-    def run(self, coro: Any, timeout: float = 120) -> Any:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
-
-    def close(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(5)
 
 
 def missed_subjects(data: Path) -> list[str]:

@@ -8,9 +8,7 @@ and bring it back at the same address.
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,27 +17,20 @@ from typing import Any
 import grpc
 import pytest
 
-from pingan.cli.sandbox import EXAMPLES, Keys, free_port, prepare_environment, running_adapters, write_hub_config
+from pingan.cli.sandbox import (
+    EXAMPLES,
+    Keys,
+    LoopThread,
+    free_port,
+    prepare_environment,
+    running_adapters,
+    write_hub_config,
+)
 from pingan.v1 import common_pb2, profile_pb2, profile_pb2_grpc
 
 PERSONS = 400
 SEED = 11
 
-
-class LoopThread:
-    """An asyncio loop in a thread, for the grpc.aio hub."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-
-    def run(self, coro: Any, timeout: float = 120) -> Any:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
-
-    def close(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(5)
 
 
 @dataclass
