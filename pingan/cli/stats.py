@@ -50,7 +50,9 @@ def print_sharing(report: Any) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    import os
+
+    console = Console(width=None if os.isatty(1) else 140)
     table = Table(title="Sharing rate by department pair (from the audit log)")
     for column in ("requesting", "providing", "clear", "masked", "denied", "unavailable", "rate"):
         table.add_column(column, justify="right" if column not in ("requesting", "providing") else "left")

@@ -228,3 +228,20 @@ def test_a_replayed_request_id_is_refused(deployment) -> None:  # type: ignore[n
     with pytest.raises(grpc.RpcError) as info:
         deployment.stub.GetPersonProfile(request, metadata=deployment.md("grid_worker"), timeout=15)
     assert info.value.code() == grpc.StatusCode.ALREADY_EXISTS
+
+
+def test_stats_sharing_command_reads_the_audit_log(deployment) -> None:  # type: ignore[no-untyped-def]
+    import subprocess
+    import sys
+
+    deployment.profile("grid_worker", person_id=deployment.home.person_id)
+    cli = [sys.executable, "-c", "import sys; from pingan.cli import main; sys.exit(main(sys.argv[1:]))"]
+    result = subprocess.run(
+        [*cli, "stats", "sharing", "--config", str(deployment.root / "hub.toml"), "--jurisdiction", deployment.home.jurisdiction],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "grid_office" in result.stdout and "public_security" in result.stdout and "%" in result.stdout
+    bad = subprocess.run([*cli, "stats", "sharing", "--config", str(deployment.root / "hub.toml"), "--since", "yesterday"],
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "ISO 8601" in bad.stderr
