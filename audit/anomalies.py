@@ -77,8 +77,8 @@ def _usage(entries: Iterable[LoggedEntry], tz: dt.tzinfo, night: tuple[int, int]
     usage: dict[str, _Usage] = {}
     for logged in entries:
         entry = logged.entry
-        if not isinstance(entry, AccessEntry) or not entry.caller.user:
-            continue
+        if not isinstance(entry, AccessEntry) or not entry.caller.user or "fetch_intent" in entry.flags:
+            continue  # an intent entry precedes the access entry of the same request
         u = usage.setdefault(entry.caller.user, _Usage(entry.caller.roles[0] if entry.caller.roles else ""))
         u.requests.append(logged.index)
         if _is_out_of_jurisdiction(entry):

@@ -34,6 +34,7 @@ from hub.auth.gate import CallerGate
 from hub.config import HubConfig
 from hub.database import hub_engine
 from hub.departments.client import DepartmentClient, pinned_adapter_options
+from hub.departments.witness import WitnessSource
 from hub.errors import ConfigError
 from hub.identity.index import IdentityIndex, ResolveSummary
 from hub.identity.pull import PullResult, pull
@@ -292,7 +293,7 @@ class HubRuntime:
             self.gate,
             self.identity,
             PersonResolver(self.identity, list(self.clients.values())),
-            ProfileAssembler(self.clients, self.pdp, self.masking),
+            ProfileAssembler(self.clients, self.pdp, self.masking, WitnessSource(self.audit_log)),
             self.recorder,
             self.alerts,
         )

@@ -61,6 +61,7 @@ class CallResult:
     code: grpc.StatusCode | None
     latency_ms: float
     attempts: int
+    trailers: tuple[tuple[str, str], ...] = ()  # trailing metadata of a failed call (e.g. the witness protocol)
 
     @property
     def ok(self) -> bool:
@@ -120,6 +121,7 @@ class DepartmentClient:
             return CallResult(self.name, None, "circuit open: department failing, not called", None, 0.0, 0)
         last_code: grpc.StatusCode | None = None
         last_error = "not called"
+        trailers: tuple[tuple[str, str], ...] = ()
         while True:
             remaining = deadline - time.perf_counter()
             if remaining <= 0:
@@ -130,6 +132,7 @@ class DepartmentClient:
             except grpc.aio.AioRpcError as exc:
                 last_code = exc.code()
                 last_error = f"{last_code.name}: {exc.details() or 'no details'}"
+                trailers = tuple((str(k), str(v)) for k, v in (exc.trailing_metadata() or ()))
                 if last_code not in _RETRYABLE or attempts > self.endpoint.retries:
                     break
                 backoff = self.endpoint.backoff_ms / 1000.0 * (2 ** (attempts - 1)) * (0.5 + random.random())
@@ -143,7 +146,7 @@ class DepartmentClient:
             self.breaker.record_failure()
             if last_code is None:
                 last_code, last_error = grpc.StatusCode.DEADLINE_EXCEEDED, "deadline exceeded"
-        return CallResult(self.name, None, last_error, last_code, _ms_since(started), attempts)
+        return CallResult(self.name, None, last_error, last_code, _ms_since(started), attempts, trailers)
 
 
 def _ms_since(started: float) -> float:

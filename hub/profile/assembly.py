@@ -18,8 +18,11 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+import grpc
+
 from audit.entry import FieldDecision, Outcome, Section
 from hub.departments.client import DepartmentClient
+from hub.departments.witness import SignedHead, WitnessSource, requested_size
 from hub.identity.index import PersonInfo, RecordRef
 from hub.masking.context import MaskingContext
 from hub.masking.operators import age_band
@@ -76,10 +79,12 @@ class ProfileAssembler:
         clients: Mapping[str, DepartmentClient],
         pdp: object,
         masking: MaskingContext,
+        witness: WitnessSource | None = None,
     ) -> None:
         self._clients = dict(clients)
         self._pdp = pdp
         self._masking = masking
+        self._witness = witness
 
     # -- planning ---------------------------------------------------------------------------------
 
@@ -151,8 +156,16 @@ class ProfileAssembler:
         header_decision: HeaderDecision,
         purpose: str,
         request_id: str,
+        intent_index: int | None = None,
     ) -> Assembly:
-        fetched = await asyncio.gather(*(self._fetch(plan, purpose, request_id) for plan in plans))
+        """Fetch, mask and build; ``intent_index`` is the audit entry recording this access
+        before any fetch, which every FetchRecords names for the department's witness check."""
+        head = None
+        if self._witness is not None and intent_index is not None:
+            head = await asyncio.to_thread(self._witness.head)
+        fetched = await asyncio.gather(
+            *(self._fetch(plan, purpose, request_id, intent_index, head) for plan in plans)
+        )
         known_names: list[str] = []
         for plan, (response, _, _) in zip(plans, fetched, strict=True):
             if response is not None:
@@ -176,7 +189,12 @@ class ProfileAssembler:
         return Assembly(sections, header, header_decision, hashes, tuple(sorted(flags)))
 
     async def _fetch(
-        self, plan: DepartmentPlan, purpose: str, request_id: str
+        self,
+        plan: DepartmentPlan,
+        purpose: str,
+        request_id: str,
+        intent_index: int | None,
+        head: SignedHead | None,
     ) -> tuple[adapter_pb2.FetchRecordsResponse | None, str, float]:
         if plan.unavailable:
             return None, plan.unavailable, 0.0
@@ -188,7 +206,18 @@ class ProfileAssembler:
         if not fetches:
             return adapter_pb2.FetchRecordsResponse(), "", 0.0
         request = adapter_pb2.FetchRecordsRequest(request_id=request_id, purpose=purpose, fetches=fetches)
-        result = await self._clients[plan.department].fetch(request)
+        client = self._clients[plan.department]
+        if head is not None and self._witness is not None and intent_index is not None:
+            request.witness.CopyFrom(self._witness.witness(plan.department, intent_index, head))
+        result = await client.fetch(request)
+        asked = requested_size(result.trailers) if result.code == grpc.StatusCode.FAILED_PRECONDITION else None
+        if asked is not None and head is not None and self._witness is not None and intent_index is not None:
+            # The adapter holds a checkpoint this replica does not know about: prove from there.
+            proof = await asyncio.to_thread(self._witness.witness, plan.department, intent_index, head, asked)
+            request.witness.CopyFrom(proof)
+            result = await client.fetch(request)
+        if result.ok and head is not None and self._witness is not None:
+            self._witness.accepted(plan.department, head.size)
         if not result.ok:
             return None, result.error or "no answer", result.latency_ms
         return result.response, "", result.latency_ms  # type: ignore[return-value]

@@ -257,7 +257,14 @@ class ProfileServicer(profile_pb2_grpc.ProfileServiceServicer):
                 flags = (*flags, "out_of_jurisdiction")
             await self._audit_refusal(caller, ask, context, started, person.person_id, flags, sections, hashes, person)
             raise permission_denied("access denied by policy: " + ("; ".join(reasons) or "no rule allows it"))
-        assembly = await self._assembler.assemble(person, plans, header_decision, ask.purpose, ask.request_id)
+        # Recorded before any data moves (DESIGN.md flow 3): the departments' witness check
+        # names this entry, and a crash mid-fetch still leaves a trace of the access.
+        intent = await self._recorder.append(
+            self._access_entry(caller, ask, context, person.person_id, (), (), ("fetch_intent",), started, person)
+        )
+        assembly = await self._assembler.assemble(
+            person, plans, header_decision, ask.purpose, ask.request_id, intent.index
+        )
         flags = list(assembly.flags)
         if household:
             flags.append(f"household:{household}")
