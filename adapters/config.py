@@ -38,18 +38,20 @@ from adapters.model import (
     GroupRule,
     ServerConfig,
     TlsConfig,
+    WitnessConfig,
 )
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 _VAR_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _LISTEN_RE = re.compile(r"^(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.\-]+):(?P<port>\d{1,5})$")
 
-_TOP_KEYS = {"department", "database", "state", "server", "linkage", "datasets", "alerts", "tls"}
+_TOP_KEYS = {"department", "database", "state", "server", "linkage", "datasets", "alerts", "tls", "witness"}
 _DEPARTMENT_KEYS = {"name", "display_name"}
 _URL_KEYS = {"url"}
 _SERVER_KEYS = {"listen", "max_records_per_request", "max_fields_per_request"}
 _LINKAGE_KEYS = {"secret_env", "secret_file"}
 _TLS_KEYS = {"ca_file", "cert_file", "key_file", "crl_file", "hub_names"}
+_WITNESS_KEYS = {"hub_key_file", "origin", "max_lag_entries"}
 _DATASET_KEYS = {
     "name",
     "description",
@@ -256,6 +258,8 @@ def parse_config(path: str | Path) -> AdapterConfig:
     alerts = _parse_alerts(path, top, {ds.name for ds in datasets})
     tls_table = top.sub_table("tls", required=False)
     tls = _parse_tls(path, tls_table) if tls_table is not None else None
+    witness_table = top.sub_table("witness", required=False)
+    witness = _parse_witness(path, witness_table) if witness_table is not None else None
 
     return AdapterConfig(
         path=path,
@@ -269,6 +273,7 @@ def parse_config(path: str | Path) -> AdapterConfig:
         datasets=tuple(datasets),
         alerts=alerts,
         tls=tls,
+        witness=witness,
     )
 
 
@@ -305,6 +310,34 @@ def _parse_tls(path: Path, table: dict[str, Any]) -> TlsConfig:
         key_file=key_file,
         crl_file=file("crl_file", required=False),
         hub_names=hub_names,
+    )
+
+
+def _parse_witness(path: Path, table: dict[str, Any]) -> WitnessConfig:
+    """The optional ``[witness]`` section; the hub's verifier key is read and checked now."""
+    from audit.checkpoint import NoteVerifier
+    from audit.errors import AuditError
+
+    r = _Reader(path, table, "witness")
+    r.only(_WITNESS_KEYS)
+    value = r.string("hub_key_file")
+    assert value is not None
+    key_file = Path(value) if Path(value).is_absolute() else path.resolve().parent / value
+    if not key_file.is_file():
+        raise r.error("hub_key_file", f"file {key_file} does not exist (the hub's .vkey from 'pingan audit keygen')")
+    try:
+        NoteVerifier.load(key_file)
+    except AuditError as exc:
+        raise r.error(
+            "hub_key_file", f"{exc} (expected the hub's checkpoint verifier key, the .vkey of 'pingan audit keygen')"
+        ) from None
+    origin = r.string("origin", required=False, default="pingan-hub/audit")
+    if origin is None or not origin.strip() or "\n" in origin:
+        raise r.error("origin", "must be a non-empty single line (the hub's checkpoint origin)")
+    return WitnessConfig(
+        hub_key_file=key_file,
+        origin=origin,
+        max_lag_entries=r.integer("max_lag_entries", 10_000, minimum=1, maximum=10**12),
     )
 
 

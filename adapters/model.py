@@ -152,6 +152,22 @@ class TlsConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class WitnessConfig:
+    """``[witness]``: check the hub's signed audit checkpoints on every FetchRecords (docs/adapters.md).
+
+    ``hub_key_file`` is the hub's checkpoint verifier key (the ``.vkey`` of
+    ``pingan audit keygen``), resolved against the configuration file's directory.
+    A C2SP checkpoint carries no time, so "too old" is counted in entries: the
+    access's audit entry index may be at most ``max_lag_entries`` beyond the
+    checkpoint's size.
+    """
+
+    hub_key_file: Path
+    origin: str = "pingan-hub/audit"
+    max_lag_entries: int = 10_000
+
+
+@dataclass(frozen=True, slots=True)
 class AdapterConfig:
     """A whole department adapter configuration (one TOML file)."""
 
@@ -166,6 +182,7 @@ class AdapterConfig:
     datasets: tuple[DatasetConfig, ...]
     alerts: tuple[AlertRule, ...] = ()
     tls: TlsConfig | None = None
+    witness: WitnessConfig | None = None
 
     def dataset(self, name: str) -> DatasetConfig | None:
         for ds in self.datasets:

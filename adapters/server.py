@@ -7,7 +7,8 @@ wrapped with :func:`pingan.serving.grpc_errors` (no stack trace ever reaches a
 caller); health checking and reflection are registered. Every FetchRecords,
 StreamLinkage and Tokenize - refused ones included - is written to the adapter's
 own access log before data leaves; when that write fails, no data leaves
-(fail closed).
+(fail closed). With ``[witness]``, FetchRecords first verifies the hub's signed
+audit checkpoint (adapters/witness.py) and refuses before reading any data.
 """
 
 from __future__ import annotations
@@ -37,9 +38,13 @@ from adapters.source import DepartmentSource, create_engine, describe_url
 from adapters.state import AccessEntry, StateStore, migrate, tune
 from adapters.stream import DEFAULT_BATCH, MAX_BATCH, batches
 from adapters.watermark import decode
+from adapters.witness import SIZE_METADATA_KEY, Witness, WitnessError
+from adapters.witness import detail as witness_detail
+from audit.errors import AuditError
 from pingan.serving import (
     StatusError,
     add_standard_services,
+    failed_precondition,
     grpc_errors,
     invalid_argument,
     mark_serving,
@@ -132,6 +137,16 @@ def serving_tls(config: AdapterConfig) -> ServingTls:
     return ServingTls(credentials, HubOnlyInterceptor(tls.hub_names, revoked))
 
 
+def _witness_of(config: AdapterConfig, state: StateStore) -> Witness | None:
+    """``[witness]`` turned into a checker over the state database; a bad key fails the start."""
+    if config.witness is None:
+        return None
+    try:
+        return Witness.load(config.witness, state.engine)
+    except AuditError as exc:
+        raise ConfigError(f"{config.path}: witness.hub_key_file: {exc}") from None
+
+
 def _tls_key_of(tls: TlsConfig, message: str) -> str:
     """Which ``[tls]`` key names the file a ``TlsConfigError`` message starts with."""
     for key in ("crl_file", "key_file", "cert_file", "ca_file"):
@@ -150,12 +165,18 @@ class AdapterServicer(adapter_pb2_grpc.DepartmentAdapterServicer):
     """Serves one department's datasets from its database."""
 
     def __init__(
-        self, config: AdapterConfig, source: DepartmentSource, state: StateStore, encoder: LinkageEncoder
+        self,
+        config: AdapterConfig,
+        source: DepartmentSource,
+        state: StateStore,
+        encoder: LinkageEncoder,
+        witness: Witness | None = None,
     ) -> None:
         self.config = config
         self.source = source
         self.state = state
         self.encoder = encoder
+        self.witness = witness
 
     # -- Describe ----------------------------------------------------------------
 
@@ -228,6 +249,9 @@ class AdapterServicer(adapter_pb2_grpc.DepartmentAdapterServicer):
             ]
             self._log_refusal(*(refused or [entry("", (), (), 0, exc.code.name, exc.message)]))
             raise
+        witnessed = ""
+        if self.witness is not None:
+            witnessed = self._check_witness(request, context, plans, entry)
         read_at = Timestamp()
         read_at.FromDatetime(dt.datetime.now(dt.UTC))
         response = adapter_pb2.FetchRecordsResponse(read_at=read_at)
@@ -245,7 +269,7 @@ class AdapterServicer(adapter_pb2_grpc.DepartmentAdapterServicer):
                     response.records.append(build_record(self.config.department, plan, rid, row))
                     found += 1
                 entries.append(
-                    entry(ds.name, plan.record_ids, tuple(f.name for f in plan.fields), found, "OK")
+                    entry(ds.name, plan.record_ids, tuple(f.name for f in plan.fields), found, "OK", witnessed)
                 )
         except sa.exc.DBAPIError as exc:
             error = _db_unavailable(self.config.department, exc)
@@ -260,6 +284,38 @@ class AdapterServicer(adapter_pb2_grpc.DepartmentAdapterServicer):
             raise error from None
         self._record(*entries)
         return response
+
+    def _check_witness(
+        self, request: adapter_pb2.FetchRecordsRequest, context: grpc.ServicerContext, plans: Any, entry: Any
+    ) -> str:
+        """``[witness]``: verify the hub's checkpoint before any data is read (adapters/witness.py).
+
+        Returns the access-log detail; a refusal is logged per dataset and raised as
+        FAILED_PRECONDITION, with trailing metadata ``pingan-witness-size`` when only
+        the proof's starting size was wrong.
+        """
+        assert self.witness is not None
+        w = request.witness
+        try:
+            return self.witness.check(
+                w.checkpoint, w.entry_index, list(w.consistency_proof), w.proof_from_size
+            ).detail
+        except WitnessError as exc:
+            error = failed_precondition(exc.message)
+            text = f"{witness_detail(w.entry_index, exc.checkpoint_size)}: {exc.message}"
+            if exc.need_size is not None:
+                context.set_trailing_metadata(((SIZE_METADATA_KEY, str(exc.need_size)),))
+        except sa.exc.SQLAlchemyError as exc:
+            log.error("witness state unavailable (%s); refusing to release data", type(exc).__name__)
+            error = unavailable(
+                f"department {self.config.department!r}: its witness state cannot be read or written, so no "
+                "data is released; try again later"
+            )
+            text = f"{witness_detail(w.entry_index, None)}: {error.message}"
+        self._log_refusal(
+            *(entry(p.dataset.name, p.record_ids, tuple(f.name for f in p.fields), 0, error.code.name, text) for p in plans)
+        )
+        raise error
 
     # -- StreamLinkage -----------------------------------------------------------
 
@@ -404,7 +460,7 @@ class AdapterServer:
         self.tls = tls if tls is not None or config.tls is None else serving_tls(config)
         self.source = source
         self.state = state
-        self.servicer = AdapterServicer(config, source, state, encoder)
+        self.servicer = AdapterServicer(config, source, state, encoder, _witness_of(config, state))
         self.max_workers = max_workers
         self._server: grpc.Server | None = None
         self._health: Any = None

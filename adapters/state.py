@@ -6,7 +6,9 @@ are prefixed ``adapter_`` and created by the Alembic migrations in
 start. The access log is what a department shows its own auditors and what
 ``pingan audit reconcile`` compares with the hub's log: every FetchRecords,
 StreamLinkage and Tokenize, refused ones included. It holds local record ids,
-field names, caller and purpose - never an identifier's value.
+field names, caller and purpose - never an identifier's value. As an audit
+witness the adapter also keeps the newest hub checkpoint it verified
+(``adapter_checkpoint``).
 """
 
 from __future__ import annotations
@@ -51,6 +53,17 @@ linkage_position = sa.Table(
     sa.Column("served_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("records_served", sa.BigInteger, nullable=False),
 )
+
+checkpoint = sa.Table(
+    "adapter_checkpoint",
+    metadata,
+    sa.Column("origin", sa.String(256), primary_key=True),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("root_hash", sa.LargeBinary(32), nullable=False),
+    sa.Column("note", sa.Text, nullable=False),
+    sa.Column("seen_at", sa.DateTime(timezone=True), nullable=False),
+)
+"""The newest hub checkpoint verified as a witness, per origin (adapters/witness.py)."""
 
 
 @dataclass(frozen=True, slots=True)

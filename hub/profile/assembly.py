@@ -207,17 +207,24 @@ class ProfileAssembler:
             return adapter_pb2.FetchRecordsResponse(), "", 0.0
         request = adapter_pb2.FetchRecordsRequest(request_id=request_id, purpose=purpose, fetches=fetches)
         client = self._clients[plan.department]
-        if head is not None and self._witness is not None and intent_index is not None:
-            request.witness.CopyFrom(self._witness.witness(plan.department, intent_index, head))
+        witness = self._witness if intent_index is not None else None
+        if witness is not None and head is not None and intent_index is not None:
+            request.witness.CopyFrom(await asyncio.to_thread(witness.witness, plan.department, intent_index, head))
         result = await client.fetch(request)
-        asked = requested_size(result.trailers) if result.code == grpc.StatusCode.FAILED_PRECONDITION else None
-        if asked is not None and head is not None and self._witness is not None and intent_index is not None:
-            # The adapter holds a checkpoint this replica does not know about: prove from there.
-            proof = await asyncio.to_thread(self._witness.witness, plan.department, intent_index, head, asked)
-            request.witness.CopyFrom(proof)
-            result = await client.fetch(request)
-        if result.ok and head is not None and self._witness is not None:
-            self._witness.accepted(plan.department, head.size)
+        if witness is not None and head is not None and intent_index is not None:
+            if result.code == grpc.StatusCode.FAILED_PRECONDITION:
+                # Two benign causes get one retry: the adapter holds a checkpoint this replica
+                # has not proved from (it names the size), or a concurrent request already showed
+                # it a newer checkpoint than ours. A forked or rewritten log fails again.
+                asked = requested_size(result.trailers)
+                fresh = await asyncio.to_thread(witness.head)
+                if asked is not None or fresh.size > head.size:
+                    head = fresh if fresh.size > head.size else head
+                    retry = await asyncio.to_thread(witness.witness, plan.department, intent_index, head, asked)
+                    request.witness.CopyFrom(retry)
+                    result = await client.fetch(request)
+            if result.ok:
+                witness.accepted(plan.department, head.size)
         if not result.ok:
             return None, result.error or "no answer", result.latency_ms
         return result.response, "", result.latency_ms  # type: ignore[return-value]

@@ -79,6 +79,14 @@ def _check(args: argparse.Namespace) -> int:
         key = "linkage.secret_file" if config.secret_file else "linkage.secret_env"
         raise CommandError(f"{config.path}: {key}: {exc}") from None
     print(f"{config.path}: OK - department {config.department} ({config.display_name})")
+    if config.witness is not None:
+        w = config.witness
+        print(
+            f"  witness checks: on - hub key {w.hub_key_file}, origin {w.origin!r}, "
+            f"max lag {w.max_lag_entries} entries"
+        )
+    else:
+        print("  witness checks: off - FetchRecords does not verify the hub's audit checkpoints")
     for ds in config.datasets:
         source = f"table {ds.table}" if ds.table else "query"
         groups = ", ".join(ds.groups) or "-"

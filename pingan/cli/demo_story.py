@@ -70,9 +70,10 @@ def _story(root: Path, persons: int, seed: int, use_tls: bool) -> int:
     console.print(table)
     prepare_environment(data)
     tls = SandboxTls.create(root / "pki", departments()) if use_tls else None
-    with running_adapters(root / "adapters", tls=tls) as adapters:
+    keys = Keys.generate(root / "keys")
+    # Every adapter witnesses the hub's log: it checks each checkpoint before answering.
+    with running_adapters(root / "adapters", tls=tls, witness_key=keys.signing_vkey) as adapters:
         _show_adapters(adapters, tls)
-        keys = Keys.generate(root / "keys")
         addresses = {name: server.address for name, server in adapters.items()}
         config_path = write_hub_config(root, keys, addresses, tls=tls)
         return asyncio.run(_hub_story(config_path, keys, adapters, data, started, tls))
@@ -91,30 +92,33 @@ def _adapter_channel(name: str, address: str, tls: SandboxTls | None, *, as_hub:
 def _show_adapters(adapters: dict[str, Any], tls: SandboxTls | None) -> None:
     transport = "mutual TLS" if tls else "plaintext"
     _step(f"2. One adapter per department, each over its own database (gRPC on loopback, {transport})")
-    table = Table("department", "address", "datasets", "fields", "sample fetch")
+    table = Table("department", "address", "datasets", "fields", "linkage sample", "fetch without the hub's witness")
     for name, server in sorted(adapters.items()):
         with _adapter_channel(name, server.address, tls) as channel:
             stub = adapter_pb2_grpc.DepartmentAdapterStub(channel)
             described = stub.Describe(adapter_pb2.DescribeRequest(), timeout=5)
             first = described.datasets[0]
             sample = stub.StreamLinkage(adapter_pb2.StreamLinkageRequest(batch_size=1), timeout=10)
-            record_id = next(iter(sample)).records[0].local_record_id
-            fetched = stub.FetchRecords(
-                adapter_pb2.FetchRecordsRequest(
-                    request_id="demo-describe",
-                    purpose="statistics",
-                    fetches=[
-                        adapter_pb2.DatasetFetch(
-                            dataset=first.name, local_record_ids=[record_id], fields=[first.fields[0].name]
-                        )
-                    ],
-                ),
-                timeout=5,
-            )
+            record = next(iter(sample)).records[0]
+            encoded = f"{len(record.encoding.exact)} tokens, {len(record.encoding.bloom)} Bloom filters"
+            try:  # a fetch that names no audit entry and no checkpoint: the department refuses it
+                stub.FetchRecords(
+                    adapter_pb2.FetchRecordsRequest(
+                        request_id="demo-no-witness",
+                        purpose="statistics",
+                        fetches=[
+                            adapter_pb2.DatasetFetch(
+                                dataset=first.name, local_record_ids=[record.local_record_id], fields=[first.fields[0].name]
+                            )
+                        ],
+                    ),
+                    timeout=5,
+                )
+                refused = "[red]served[/red]"
+            except grpc.RpcError as exc:
+                refused = exc.code().name
         fields = sum(len(d.fields) for d in described.datasets)
-        table.add_row(
-            name, server.address, str(len(described.datasets)), str(fields), f"{len(fetched.records)} record(s)"
-        )
+        table.add_row(name, server.address, str(len(described.datasets)), str(fields), encoded, refused)
     console.print(table)
     if tls is not None:
         # The same call with a department system's (client) certificate: adapters answer the hub only.

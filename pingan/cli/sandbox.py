@@ -164,12 +164,21 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def adapter_config(department: str, directory: Path, port: int = 0, tls: SandboxTls | None = None) -> Path:
-    """A copy of the example config of ``department`` listening on ``port`` (0 = any), with ``[tls]`` if given."""
+def adapter_config(
+    department: str,
+    directory: Path,
+    port: int = 0,
+    tls: SandboxTls | None = None,
+    witness_key: Path | None = None,
+) -> Path:
+    """A copy of the example config of ``department`` listening on ``port`` (0 = any), with
+    ``[tls]`` if given, and ``[witness]`` checking the hub's checkpoints with ``witness_key``."""
     text = (EXAMPLES / f"{department}.toml").read_text(encoding="utf-8")
     text = text.replace('listen = "127.0.0.1:0"', f'listen = "127.0.0.1:{port}"')
     if tls is not None:
         text = text.rstrip("\n") + "\n" + tls.adapter_section(department)
+    if witness_key is not None:
+        text = text.rstrip("\n") + f'\n\n[witness]\nhub_key_file = "{witness_key}"\n'
     path = directory / f"{department}.toml"
     path.write_text(text, encoding="utf-8")
     return path
@@ -182,7 +191,10 @@ def departments() -> list[str]:
 
 @contextmanager
 def running_adapters(
-    config_dir: Path, ports: Mapping[str, int] | None = None, tls: SandboxTls | None = None
+    config_dir: Path,
+    ports: Mapping[str, int] | None = None,
+    tls: SandboxTls | None = None,
+    witness_key: Path | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Start one adapter per example department (mutual TLS with ``tls``); stop them all on exit."""
     from adapters.server import AdapterServer
@@ -192,7 +204,7 @@ def running_adapters(
     try:
         for example in sorted(EXAMPLES.glob("*.toml")):
             port = (ports or {}).get(example.stem, 0)
-            server = AdapterServer.from_config(adapter_config(example.stem, config_dir, port, tls))
+            server = AdapterServer.from_config(adapter_config(example.stem, config_dir, port, tls, witness_key))
             server.start()
             servers[example.stem] = server
         yield servers

@@ -76,7 +76,9 @@ class Deployment:
         from adapters.server import AdapterServer
         from pingan.cli.sandbox import adapter_config
 
-        server = AdapterServer.from_config(adapter_config(name, self.root / "adapters", self.ports[name]))
+        server = AdapterServer.from_config(
+            adapter_config(name, self.root / "adapters", self.ports[name], witness_key=self.keys.signing_vkey)
+        )
         server.start()
         self.adapters[name] = server
 
@@ -114,8 +116,8 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
     generate(PERSONS, SEED, data)
     prepare_environment(data)
     ports = {p.stem: free_port() for p in EXAMPLES.glob("*.toml")}
-    with running_adapters(root / "adapters", ports) as adapters:
-        keys = Keys.generate(root / "keys")
+    keys = Keys.generate(root / "keys")
+    with running_adapters(root / "adapters", ports, witness_key=keys.signing_vkey) as adapters:
         addresses = {name: s.address for name, s in adapters.items()}
         config = load_hub_config(write_hub_config(root, keys, addresses, deadline_ms=1500))
         runtime = HubRuntime.create(config)
