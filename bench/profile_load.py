@@ -98,7 +98,13 @@ class Sample:
 
 
 def _adapter_process(
-    config_dir: str, data_dir: str, secret: str, ports: dict[str, int], tls_dir: str | None, conn: Any
+    config_dir: str,
+    data_dir: str,
+    secret: str,
+    ports: dict[str, int],
+    tls_dir: str | None,
+    witness_key: str,
+    conn: Any,
 ) -> None:
     """Run every example adapter on its fixed port until told to stop."""
     os.environ["PINGAN_DATA_DIR"] = data_dir
@@ -117,7 +123,10 @@ def _adapter_process(
                 d = Path(tls_dir) / "adapters"
                 cert = name.replace("_", "-")
                 credentials = server_credentials(d / f"{cert}.pem", d / f"{cert}.key.pem", d / "ca.pem")
-            server = AdapterServer.from_config(adapter_config(name, Path(config_dir), ports[name]))
+            # As shipped: every adapter witnesses the hub's audit log.
+            server = AdapterServer.from_config(
+                adapter_config(name, Path(config_dir), ports[name], witness_key=Path(witness_key))
+            )
             server.start(credentials)
             servers.append(server)
         conn.send("ready")
@@ -242,7 +251,9 @@ class AdapterTimes:
 class Adapters:
     """The adapter process of one mode."""
 
-    def __init__(self, root: Path, data: Path, ports: dict[str, int], tls_dir: Path | None) -> None:
+    def __init__(
+        self, root: Path, data: Path, ports: dict[str, int], tls_dir: Path | None, witness_key: Path
+    ) -> None:
         self.parent, child = mp.Pipe()
         self.proc = mp.get_context("spawn").Process(
             target=_adapter_process,
@@ -252,6 +263,7 @@ class Adapters:
                 os.environ["PINGAN_LINKAGE_SECRET"],
                 ports,
                 str(tls_dir) if tls_dir else None,
+                str(witness_key),
                 child,
             ),
             daemon=True,
@@ -514,7 +526,7 @@ def run_mode(
 
     from pingan.cli.sandbox import LoopThread
 
-    adapters = Adapters(root, data, ports, tls_dir)
+    adapters = Adapters(root, data, ports, tls_dir, keys.signing_vkey)
     runtime = None
     loop = LoopThread()
     try:
