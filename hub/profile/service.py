@@ -216,6 +216,18 @@ class ProfileServicer(profile_pb2_grpc.ProfileServiceServicer):
                 await self._recorder.append(
                     RateLimitedEntry(ask.request_id, now_rfc3339(), _audit_caller(caller, context), method)
                 )
+            elif exc.reason == "replayed_request":
+                # A reused request id is either a client bug or a replay attack: both are worth a trace.
+                await self._recorder.append(
+                    AuthFailureEntry(
+                        request_id=ask.request_id,
+                        time=now_rfc3339(),
+                        method=method,
+                        reason=f"replayed_request by {caller.user_id}"[:200],
+                        client_address=_peer(context),
+                        credential_id=caller.token_id,
+                    )
+                )
             raise status_for(exc) from None
 
     async def _resolve(

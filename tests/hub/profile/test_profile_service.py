@@ -225,9 +225,14 @@ def test_a_replayed_request_id_is_refused(deployment) -> None:  # type: ignore[n
         query=profile_pb2.PersonQuery(person_id=deployment.home.person_id), purpose="routine_visit", request_id="replay-test-0001"
     )
     deployment.stub.GetPersonProfile(request, metadata=deployment.md("grid_worker"), timeout=15)
+    before = deployment.audit_size()
     with pytest.raises(grpc.RpcError) as info:
         deployment.stub.GetPersonProfile(request, metadata=deployment.md("grid_worker"), timeout=15)
     assert info.value.code() == grpc.StatusCode.ALREADY_EXISTS
+    entry = deployment.last_entry()
+    assert deployment.audit_size() == before + 1
+    assert isinstance(entry, AuthFailureEntry) and entry.reason.startswith("replayed_request")
+    assert entry.request_id == "replay-test-0001"
 
 
 def test_stats_sharing_command_reads_the_audit_log(deployment) -> None:  # type: ignore[no-untyped-def]
