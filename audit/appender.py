@@ -17,7 +17,7 @@ import asyncio
 import queue
 import threading
 from concurrent.futures import Future
-from typing import Self
+from typing import Any, Self
 
 from audit.entry import Entry
 from audit.errors import StoreError
@@ -47,6 +47,29 @@ def _resolve(pairs: list[tuple[asyncio.Future[AppendResult], AppendResult | Base
             fut.set_exception(outcome)
         else:
             fut.set_result(outcome)
+
+
+def drain(q: queue.Queue[Any], first: Any, max_batch: int, stop: object) -> tuple[list[Any], bool]:
+    """``first`` plus whatever else is queued now (at most ``max_batch`` items): one group commit.
+
+    Returns the batch and whether ``stop`` was among the items. Never waits: under load
+    the batch grows with the queue, when idle it is a batch of one (no added latency).
+    """
+    batch: list[Any] = []
+    stopping = False
+    item = first
+    while True:
+        if item is stop:
+            stopping = True
+        else:
+            batch.append(item)
+        if len(batch) >= max_batch:
+            break
+        try:
+            item = q.get_nowait()
+        except queue.Empty:
+            break
+    return batch, stopping
 
 
 class BatchingAppender:
@@ -102,19 +125,7 @@ class BatchingAppender:
             except queue.Empty:
                 self._tick()
                 continue
-            batch: list[tuple[Entry, Waiter]] = []
-            item = first
-            while True:
-                if item is _STOP:
-                    stopping = True
-                else:
-                    batch.append(item)  # type: ignore[arg-type]
-                if len(batch) >= self.max_batch:
-                    break
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
+            batch, stopping = drain(self._queue, first, self.max_batch, _STOP)
             if batch:
                 self._commit(batch)
             self._tick()

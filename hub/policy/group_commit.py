@@ -6,7 +6,8 @@ denies when recording fails). With one transaction per request, concurrent reque
 queue behind the database's write lock; here one writer thread commits whatever is
 queued in one transaction and releases every waiting caller, so the number of
 commits follows the load, and an idle hub adds no latency. A failed commit fails
-every caller in the batch, so none of their decisions is given.
+every caller in the batch, so none of their decisions is given. The batching
+loop is the audit log's (``audit.appender.drain``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import threading
 from collections.abc import Sequence
 from concurrent.futures import Future
 
+from audit.appender import drain
 from hub.policy.decision_point import DecisionRecord
 from hub.policy.errors import PolicyError
 from hub.policy.store import PolicyStore
@@ -52,19 +54,7 @@ class DecisionLogWriter:
     def _run(self) -> None:
         stopping = False
         while not stopping:
-            item = self._queue.get()
-            batch: list[tuple[list[DecisionRecord], Future[None]]] = []
-            while True:
-                if item is _STOP:
-                    stopping = True
-                else:
-                    batch.append(item)  # type: ignore[arg-type]
-                if len(batch) >= self._max_batch:
-                    break
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
+            batch, stopping = drain(self._queue, self._queue.get(), self._max_batch, _STOP)
             if batch:
                 self._commit(batch)
 
