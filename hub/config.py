@@ -95,6 +95,8 @@ class PolicySection:
     policies_dir: FilePath | None = None
     decision_timeout_ms: PosInt = 200
     sync_seconds: PosFloat = 10.0
+    memo_entries: NonNegInt = 50_000
+    warm_decisions: NonNegInt = 2_000
 
 
 @dataclass(frozen=True, config=_STRICT)

@@ -149,13 +149,18 @@ class HubRuntime:
         # policy
         migrate_policy(config.database.url)
         self.policy_store = PolicyStore(self.engine)
-        admin = PolicyAdministration(self.policy_store, self._engine_factory())
+        admin = PolicyAdministration(
+            self.policy_store, self._engine_factory(), warm_decisions=config.policy.warm_decisions
+        )
         if self.policy_store.active() is None:
             policies = config.policy.policies_dir or default_policy_dir()
             admin.bootstrap(PolicyBundle.from_directory(policies), by="hub-bootstrap")
         self.decision_log = DecisionLogWriter(self.policy_store)
-        self.pdp = PolicyDecisionPoint(admin.load_active(), recorder=self.decision_log)
+        self.pdp = PolicyDecisionPoint(
+            admin.load_active(), recorder=self.decision_log, memo_size=config.policy.memo_entries
+        )
         admin.pdp = self.pdp
+        admin.warm(self.pdp.policy)
         # audit
         signer = NoteSigner.load(config.audit.signing_key_file)
         self.audit_log = AuditLog(

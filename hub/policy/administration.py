@@ -122,11 +122,13 @@ class PolicyAdministration:
         pdp: PolicyDecisionPoint | None = None,
         *,
         default_replay: int = DEFAULT_REPLAY,
+        warm_decisions: int = 0,
     ) -> None:
         self.store = store
         self.engine_factory = engine_factory
         self.pdp = pdp
         self.default_replay = default_replay
+        self.warm_decisions = warm_decisions
 
     # ------------------------------------------------------------------ helpers
 
@@ -259,6 +261,7 @@ class PolicyAdministration:
         if failed:
             compiled.rego.close()
             raise AdministrationError(f"version {version.hash[:12]} fails {len(failed)} test(s) now; not activated")
+        self.warm(compiled)
         stored = self.store.activate(version.hash, approved_by=approved_by, expect_states=expect)
         if self.pdp is not None:
             old = self.pdp.activate(compiled)
@@ -284,8 +287,26 @@ class PolicyAdministration:
                 self.pdp.activate(current.with_assignments(assignments))
                 return True
             return False
-        self.pdp.activate(self.compile(active.bundle))
+        compiled = self.compile(active.bundle)
+        self.warm(compiled)
+        self.pdp.activate(compiled)
         return True
+
+    def warm(self, compiled: CompiledPolicy) -> int:
+        """Fill the decision memo for ``compiled`` from the last recorded decisions (docs/policy.md).
+
+        A cache fill: a failure is logged and never stops a start or an activation.
+        """
+        if self.pdp is None or self.warm_decisions <= 0:
+            return 0
+        try:
+            recorded = self.store.recent_decisions(self.warm_decisions)
+            added = self.pdp.warm((inputs for inputs, _, _ in recorded), compiled)
+        except Exception:  # noqa: BLE001 - the memo is an optimisation; deciding still works without it
+            log.exception("policy %s: could not warm the decision memo", compiled.hash[:12])
+            return 0
+        log.info("policy %s: %d decision memo entries warmed from %d recorded decisions", compiled.hash[:12], added, len(recorded))
+        return added
 
     def approve(self, caller: Subject, content_hash: str) -> StoredVersion:
         self._require(caller, POLICY_OWNER)

@@ -7,22 +7,16 @@ version it started with (issue 4: atomic, hot activation).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from hub.policy.bundle import PolicyBundle
 from hub.policy.casbin_authorizer import CasbinAuthorizer
 from hub.policy.engine import RegoEngine
+from hub.policy.input_reads import InputReads, analyse
 from hub.policy.jurisdiction import RoleAssignment
 
 EngineFactory = Callable[[PolicyBundle], RegoEngine]
-
-_COMMENT = re.compile(r"#[^\n]*")
-
-
-def _references(modules: Iterable[str], word: str) -> bool:
-    return any(re.search(rf"\b{word}\b", _COMMENT.sub("", src)) for src in modules)
 
 
 @dataclass(frozen=True)
@@ -33,10 +27,9 @@ class CompiledPolicy:
     hash: str
     rego: RegoEngine
     casbin: CasbinAuthorizer
-    # Whether the Rego modules read the user id / the request time; when they do
-    # not, those inputs are left out of the decision memo key.
-    reads_user_id: bool
-    reads_time: bool
+    # What the Rego modules can observe of the input; the rest is left out of the
+    # decision memo key (hub/policy/memo.py).
+    reads: InputReads
 
     @property
     def engine(self) -> str:
@@ -45,8 +38,7 @@ class CompiledPolicy:
     def with_assignments(self, assignments: Iterable[RoleAssignment]) -> CompiledPolicy:
         """Same version, new role assignments (they are not part of a version)."""
         return CompiledPolicy(
-            self.bundle, self.hash, self.rego, self.casbin.with_assignments(assignments), self.reads_user_id, self.reads_time
-        )
+            self.bundle, self.hash, self.rego, self.casbin.with_assignments(assignments), self.reads)
 
 
 def compile_policy(
@@ -61,6 +53,5 @@ def compile_policy(
         hash=bundle.content_hash,
         rego=rego,
         casbin=casbin,
-        reads_user_id=_references(modules, "user_id"),
-        reads_time=_references(modules, "time"),
+        reads=analyse(modules),
     )

@@ -14,11 +14,9 @@ evaluates under a proposed version.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
-from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
@@ -27,6 +25,7 @@ from hub.policy.compiled import CompiledPolicy
 from hub.policy.engine import DECISION, HEADER, UNDEFINED
 from hub.policy.errors import EngineError
 from hub.policy.jurisdiction import RoleAssignment, ScopeIndex, is_valid_path
+from hub.policy.memo import DecisionMemo, memo_key
 from hub.policy.model import (
     CATEGORIES,
     OBLIGATION_OPERATORS,
@@ -153,44 +152,9 @@ def _strings(value: Any) -> tuple[str, ...] | None:
     return None
 
 
-class _Memo:
-    """A bounded map from (policy hash, canonical Rego input) to Rego output."""
-
-    def __init__(self, size: int) -> None:
-        self._size = size
-        self._data: OrderedDict[str, Any] = OrderedDict()
-        self._lock = threading.Lock()
-        self.hits = 0
-        self.misses = 0
-
-    def get(self, key: str) -> Any:
-        with self._lock:
-            value = self._data.get(key, UNDEFINED)
-            if value is not UNDEFINED:
-                self._data.move_to_end(key)
-                self.hits += 1
-            else:
-                self.misses += 1
-            return value
-
-    def put(self, key: str, value: Any) -> None:
-        if self._size <= 0:
-            return
-        with self._lock:
-            self._data[key] = value
-            if len(self._data) > self._size:
-                self._data.popitem(last=False)
-
-
-def _evaluate_rego(policy: CompiledPolicy, entrypoint: str, given: dict[str, Any], memo: _Memo | None) -> Any:
-    key = None
-    if memo is not None:
-        keyed = json.loads(json.dumps(given))
-        if not policy.reads_user_id:
-            keyed["subject"].pop("user_id", None)
-        if not policy.reads_time:
-            keyed["context"].pop("time", None)
-        key = policy.hash + entrypoint + json.dumps(keyed, sort_keys=True, separators=(",", ":"))
+def _evaluate_rego(policy: CompiledPolicy, entrypoint: str, given: dict[str, Any], memo: DecisionMemo | None) -> Any:
+    key = memo_key(policy.hash, policy.reads, entrypoint, given) if memo is not None else None
+    if memo is not None and key is not None:
         cached = memo.get(key)
         if cached is not UNDEFINED:
             return cached
@@ -200,7 +164,7 @@ def _evaluate_rego(policy: CompiledPolicy, entrypoint: str, given: dict[str, Any
     return value
 
 
-def evaluate_section(policy: CompiledPolicy, inputs: SectionInputs, memo: _Memo | None = None) -> SectionDecision:
+def evaluate_section(policy: CompiledPolicy, inputs: SectionInputs, memo: DecisionMemo | None = None) -> SectionDecision:
     """Decide one section under ``policy`` from recorded-style inputs (pure; no recording)."""
     hashes = (policy.hash,)
     problems = _validate_section(inputs)
@@ -273,7 +237,7 @@ def _section_from_output(
     )
 
 
-def evaluate_header(policy: CompiledPolicy, inputs: SectionInputs, memo: _Memo | None = None) -> HeaderDecision:
+def evaluate_header(policy: CompiledPolicy, inputs: SectionInputs, memo: DecisionMemo | None = None) -> HeaderDecision:
     """Decide header visibility under ``policy`` (pure; no recording)."""
     hashes = (policy.hash,)
 
@@ -330,8 +294,28 @@ class PolicyDecisionPoint:
     def __init__(self, policy: CompiledPolicy, recorder: Recorder | None = None, memo_size: int = 50_000) -> None:
         self._policy = policy
         self._recorder = recorder
-        self._memo = _Memo(memo_size) if memo_size > 0 else None
+        self._memo = DecisionMemo(memo_size) if memo_size > 0 else None
         self._swap = threading.Lock()
+
+    def warm(self, recorded: Iterable[SectionInputs], policy: CompiledPolicy | None = None) -> int:
+        """Fill the memo for ``policy`` (default: the active one) from recorded decision inputs.
+
+        Called at start and before a new version is activated, with the inputs of the
+        last recorded decisions, so the first requests after a restart or an approval
+        do not all pay for a Rego evaluation. Nothing is recorded; the memo's hit and
+        miss counters are left as they were. Returns the number of new memo entries.
+        """
+        if self._memo is None:
+            return 0
+        policy = policy or self._policy
+        before, stats = len(self._memo), (self._memo.hits, self._memo.misses)
+        for inputs in recorded:
+            if inputs.kind == HEADER_KIND:
+                evaluate_header(policy, inputs, self._memo)
+            else:
+                evaluate_section(policy, inputs, self._memo)
+        self._memo.hits, self._memo.misses = stats
+        return len(self._memo) - before
 
     @property
     def memo_stats(self) -> tuple[int, int]:

@@ -71,3 +71,25 @@ class ScopeIndex:
             if r == role and (path == s or path.startswith(s + "/")):
                 return True
         return False
+
+
+def relative_paths(person: str, scopes: Iterable[str]) -> tuple[str, tuple[str, ...]]:
+    """The person's path and the scopes renamed so that only their prefix relations remain.
+
+    Segment i of the person's path becomes ``J<i>``; a scope keeps the renamed segments
+    it shares with the person's path, and a first differing segment becomes ``X``. Two
+    inputs with the same renaming agree on every "is this scope an ancestor of (or
+    equal to) the person's path" question, which is all a relational policy asks
+    (hub/policy/input_reads.py), so they share a decision memo entry.
+    """
+    segments = person.split("/") if person else []
+    canon = "/".join(f"J{i + 1}" for i in range(len(segments)))
+    out = set()
+    for scope in scopes:
+        parts = scope.split("/") if scope else []
+        shared = 0
+        while shared < min(len(parts), len(segments)) and parts[shared] == segments[shared]:
+            shared += 1
+        renamed = [f"J{i + 1}" for i in range(shared)] + (["X"] if shared < len(parts) else [])
+        out.add("/".join(renamed))
+    return canon, tuple(sorted(out))
