@@ -140,6 +140,9 @@ class AccessEntry:
     # The person's actual-residence jurisdiction path (administrative unit, never an
     # address): sharing rates per jurisdiction are computed from it (REQUIREMENTS.md 9).
     jurisdiction: str = ""
+    # Hub person ids of the household members the response named (pseudonymous ids,
+    # never identifiers): everything that left the hub is in the entry.
+    household_members: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         _check_header(self)

@@ -302,13 +302,25 @@ def _issue_certificates(root: Path, departments: list[str]) -> Path:
 
 
 def _hub_config(
-    root: Path, keys: Any, ports: dict[str, int], tls_dir: Path | None, urls: tuple[str, str]
+    root: Path,
+    keys: Any,
+    ports: dict[str, int],
+    tls_dir: Path | None,
+    urls: tuple[str, str],
+    checkpoints: tuple[int, float],
 ) -> Path:
     from pingan.cli.sandbox import write_hub_config
 
     addresses = {name: f"127.0.0.1:{port}" for name, port in ports.items()}
     path = write_hub_config(
-        root, keys, addresses, database_url=urls[0], audit_url=urls[1], deadline_ms=DEADLINE_MS
+        root,
+        keys,
+        addresses,
+        database_url=urls[0],
+        audit_url=urls[1],
+        deadline_ms=DEADLINE_MS,
+        checkpoint_every_entries=checkpoints[0],
+        checkpoint_every_seconds=checkpoints[1],
     )
     if tls_dir is not None:
         hub = tls_dir / "hub"
@@ -429,6 +441,17 @@ class ModeResult:
     overhead_n: int
     profile: str
     details: tuple[str, ...]
+    hub_cpu_ms: float  # CPU time of the hub process per answered profile (warm-up included)
+    adapters_cpu_ms: float  # the same for the adapters' process
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process, all threads (Linux /proc/<pid>/stat, fields 14-15)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -470,7 +493,7 @@ def _start_py_spy(args: argparse.Namespace, mode: str) -> tuple[subprocess.Popen
         str(int(args.warmup + args.seconds)),
         "--output",
         str(out),
-    ]
+    ] + (["--gil"] if args.py_spy_gil else [])
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE), out
 
 
@@ -530,7 +553,8 @@ def run_mode(
     runtime = None
     loop = LoopThread()
     try:
-        runtime = HubRuntime.create(load_hub_config(_hub_config(root, keys, ports, tls_dir, urls)))
+        checkpoints = (args.checkpoint_every_entries, args.checkpoint_every_seconds)
+        runtime = HubRuntime.create(load_hub_config(_hub_config(root, keys, ports, tls_dir, urls, checkpoints)))
         port = loop.run(runtime.start())
         if link:
             started = time.perf_counter()
@@ -562,10 +586,12 @@ def run_mode(
             args=(f"127.0.0.1:{port}", plans, client_tls, args.warmup, args.seconds, args.rate, child),
             daemon=True,
         )
+        cpu_before = (_cpu_seconds(os.getpid()), _cpu_seconds(adapters.proc.pid))
         proc.start()
         spy = _start_py_spy(args, mode)
         budget = args.warmup + args.seconds + 120
         got = parent.recv() if parent.poll(budget) else "error: clients did not report in time"
+        cpu_after = (_cpu_seconds(os.getpid()), _cpu_seconds(adapters.proc.pid))
         proc.join(30)
         if proc.is_alive():
             proc.terminate()
@@ -594,6 +620,7 @@ def run_mode(
         adapters.stop()
 
     ok = [s for s in samples if s.code == "OK"]
+    answered = max(1, sum(1 for s in got if s.code == "OK"))  # warm-up included, as the CPU times are
     errors = collections.Counter(f"{s.code} ({s.kind})" for s in samples if s.code != "OK")
     latencies = [s.latency_ms for s in ok]
     hub_lat, critical, overhead = [], [], []
@@ -619,6 +646,8 @@ def run_mode(
         overhead_n=len(overhead),
         profile=profile_text,
         details=tuple(sorted({f"{s.code} ({s.kind}): {s.detail}" for s in samples if s.code != "OK"}))[:5],
+        hub_cpu_ms=(cpu_after[0] - cpu_before[0]) * 1000 / answered,
+        adapters_cpu_ms=(cpu_after[1] - cpu_before[1]) * 1000 / answered,
     )
     return result, by_grid
 
@@ -659,6 +688,8 @@ def _apply_what_if(what_if: str | None) -> None:
 
 
 def main() -> int:
+    from hub.config import AuditSection
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--persons", type=int, default=5000, help="synthetic residents (default 5000)")
     parser.add_argument("--clients", type=int, default=16, help="concurrent callers (default 16)")
@@ -675,6 +706,23 @@ def main() -> int:
         metavar="PREFIX",
         help="also sample the whole hub process (all threads) with py-spy during each measured window; "
         "writes PREFIX-<mode>.txt (collapsed stacks) and prints the top frames",
+    )
+    parser.add_argument(
+        "--py-spy-gil",
+        action="store_true",
+        help="with --py-spy: sample only the thread holding the GIL (where the hub's Python CPU time goes)",
+    )
+    parser.add_argument(
+        "--checkpoint-every-entries",
+        type=int,
+        default=AuditSection.checkpoint_every_entries,
+        help="hub [audit] checkpoint_every_entries (default: the hub's default, %(default)s; the demo uses 8)",
+    )
+    parser.add_argument(
+        "--checkpoint-every-seconds",
+        type=float,
+        default=AuditSection.checkpoint_every_seconds,
+        help="hub [audit] checkpoint_every_seconds (default: the hub's default, %(default)s; the demo uses 1)",
     )
     parser.add_argument(
         "--rate",
@@ -753,17 +801,19 @@ def main() -> int:
         f"hub person), clients {args.clients}, "
         f"{args.seconds:g} s measured after {args.warmup:g} s warm-up per mode"
         + (f", open loop at {args.rate:g} offered profiles/s" if args.rate > 0 else ", closed loop")
+        + f"; audit checkpoint every {args.checkpoint_every_entries} entries or {args.checkpoint_every_seconds:g} s"
     )
     print(
         "| mode | profiles/s | p50 ms | p99 ms | errors | hub p50 / p99 ms | "
-        "adapter critical path p50 ms | hub overhead p50 / p99 ms |"
+        "adapter critical path p50 ms | hub overhead p50 / p99 ms | CPU ms per profile: hub / adapters |"
     )
-    print("|---|---:|---:|---:|---|---:|---:|---:|")
+    print("|---|---:|---:|---:|---|---:|---:|---:|---:|")
     for r in results:
         errors = ", ".join(f"{k} {v}" for k, v in sorted(r.errors.items())) or "0"
         print(
             f"| {r.mode} | {r.ok / r.seconds:,.1f} | {r.p50:,.1f} | {r.p99:,.1f} | {errors} | "
-            f"{r.hub_p50:,.1f} / {r.hub_p99:,.1f} | {r.critical_p50:,.1f} | {r.overhead_p50:,.1f} / {r.overhead_p99:,.1f} |"
+            f"{r.hub_p50:,.1f} / {r.hub_p99:,.1f} | {r.critical_p50:,.1f} | {r.overhead_p50:,.1f} / {r.overhead_p99:,.1f} | "
+            f"{r.hub_cpu_ms:.1f} / {r.adapters_cpu_ms:.1f} |"
         )
     for r in results:
         print(

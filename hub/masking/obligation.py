@@ -8,8 +8,9 @@ analysis, :mod:`hub.masking.freetext`). Unknown operators and bad parameters rai
 
 from __future__ import annotations
 
+import functools
 import inspect
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from hub.masking.context import MaskingContext
 from hub.masking.errors import MaskingError
@@ -37,6 +38,12 @@ def _split(obligation: Mapping[str, object]) -> tuple[str, dict[str, object]]:
     return name, params
 
 
+@functools.lru_cache(maxsize=256)
+def _signature(operator: Callable[..., object]) -> inspect.Signature:
+    """Operators are module-level functions: their signatures never change (computing one is slow)."""
+    return inspect.signature(operator)
+
+
 def apply_obligation(
     value: Value, obligation: Mapping[str, object], *, context: MaskingContext
 ) -> MaskResult:
@@ -54,7 +61,7 @@ def apply_obligation(
     if operator is None:
         raise MaskingError(f"unknown masking operator {name!r}; known: {', '.join(operator_names())}")
     try:
-        inspect.signature(operator).bind(value, context, **params)
+        _signature(operator).bind(value, context, **params)
     except TypeError as exc:
         # Unknown or missing keyword parameters: the message names parameters, never the value.
         raise MaskingError(f"{name}: bad parameters {sorted(params)}: {exc}") from None

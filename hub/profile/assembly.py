@@ -69,6 +69,7 @@ class Assembly:
     header_decision: HeaderDecision
     policy_hashes: tuple[str, ...]
     flags: tuple[str, ...]
+    household_members: tuple[str, ...] = ()  # hub person ids listed with the profile
 
 
 class ProfileAssembler:

@@ -79,14 +79,11 @@ class ProfileServicer(profile_pb2_grpc.ProfileServiceServicer):
         ask = parse_profile_request(request)
         await self._admit(caller, ask, context, "GetPersonProfile")
         person = await self._resolve(caller, ask, context, started)
-        assembly, receipt = await self._profile_of(caller, ask, person, context, started)
+        assembly, receipt = await self._profile_of(caller, ask, person, context, started, list_household=True)
         response = profile_pb2.GetPersonProfileResponse(header=assembly.header)
         response.sections.extend(s.proto for s in assembly.sections)
-        if assembly.header_decision.allow and person.household_id:
-            members = await asyncio.to_thread(self._index.household_members, person.household_id)
-            for member in members:
-                if member != person.person_id:
-                    response.household.add(person_id=member)
+        for member in assembly.household_members:
+            response.household.add(person_id=member)
         response.audit.CopyFrom(_receipt(receipt, ask.request_id))
         return response
 
@@ -249,7 +246,11 @@ class ProfileServicer(profile_pb2_grpc.ProfileServiceServicer):
         context: grpc.aio.ServicerContext,
         started: float,
         household: str = "",
+        list_household: bool = False,
     ) -> tuple[Assembly, Receipt]:
+        """Decide, record the intent, fetch, mask, record the access; ``list_household``
+        adds the person's household members (when the header is visible) to the
+        assembly and to the access entry, so the entry names every id the response holds."""
         subject = Subject(caller.user_id, caller.department, caller.roles, caller.jurisdictions)
         now = dt.datetime.now(dt.timezone.utc)
         records = await asyncio.to_thread(self._index.records_of, person.person_id)
@@ -277,6 +278,9 @@ class ProfileServicer(profile_pb2_grpc.ProfileServiceServicer):
         assembly = await self._assembler.assemble(
             person, plans, header_decision, ask.purpose, ask.request_id, intent.index
         )
+        if list_household and assembly.header_decision.allow and person.household_id:
+            members = await asyncio.to_thread(self._index.household_members, person.household_id)
+            assembly.household_members = tuple(sorted(m for m in members if m != person.person_id))
         flags = list(assembly.flags)
         if household:
             flags.append(f"household:{household}")
@@ -293,6 +297,7 @@ class ProfileServicer(profile_pb2_grpc.ProfileServiceServicer):
             tuple(sorted(set(flags))),
             started,
             person,
+            assembly.household_members,
         )
         receipt = await self._recorder.append(entry)
         return assembly, receipt
@@ -323,6 +328,7 @@ class ProfileServicer(profile_pb2_grpc.ProfileServiceServicer):
         flags: Sequence[str],
         started: float,
         person: PersonInfo | None,
+        household_members: Sequence[str] = (),
     ) -> AccessEntry:
         query_terms: dict[str, str] = {}
         kind = "household_id" if ask.household_id else (ask.lookup.kind if ask.lookup else "")
@@ -343,6 +349,7 @@ class ProfileServicer(profile_pb2_grpc.ProfileServiceServicer):
             latency_us=int((time.perf_counter() - started) * 1_000_000),
             flags=tuple(flags),
             jurisdiction=person.jurisdiction if person is not None else "",
+            household_members=tuple(household_members),
         )
 
 

@@ -222,9 +222,14 @@ def write_hub_config(
     audit_url: str | None = None,
     deadline_ms: int = 500,
     checkpoint_every_entries: int = 8,
+    checkpoint_every_seconds: float = 1.0,
     tls: SandboxTls | None = None,
 ) -> Path:
-    """The hub's TOML on the embedded defaults (SQLite files under ``root``); ``[tls]`` with ``tls``."""
+    """The hub's TOML on the embedded defaults (SQLite files under ``root``); ``[tls]`` with ``tls``.
+
+    Checkpoints are signed every 8 entries or 1 s by default, more often than the
+    hub's own defaults (256 entries, 10 s), so a short demo shows several.
+    """
     database_url = database_url or f"sqlite:///{root / 'hub.db'}"
     audit_url = audit_url or f"sqlite:///{root / 'audit.db'}"
     lines = [
@@ -237,7 +242,7 @@ def write_hub_config(
         f'signing_key_file = "{keys.signing_skey}"',
         f'sealing_key_file = "{keys.keyring}"',
         f"checkpoint_every_entries = {checkpoint_every_entries}",
-        "checkpoint_every_seconds = 1.0",
+        f"checkpoint_every_seconds = {checkpoint_every_seconds}",
         "[auth]",
         f'issuer = "{ISSUER}"',
         f'audience = "{AUDIENCE}"',

@@ -171,6 +171,30 @@ def test_household_request_returns_members_as_policy_allows(deployment) -> None:
     assert response.audit.request_id
 
 
+def test_household_members_listed_with_a_profile_are_in_its_audit_entry(deployment) -> None:  # type: ignore[no-untyped-def]
+    from hub.policy.jurisdiction import RoleAssignment
+
+    index = deployment.runtime.identity
+    member = next(
+        r for r in deployment.residents
+        if (info := index.person(r.person_id)) is not None
+        and info.household_id
+        and len(index.household_members(info.household_id)) > 1
+    )
+    deployment.runtime.policy_store.add_assignments([RoleAssignment("gw-hh", "grid_worker", member.jurisdiction)])
+    deployment.runtime.admin.sync_active()
+    token = deployment.keys.token("gw-hh", "grid_office", ["grid_worker"], [member.jurisdiction])
+    request = profile_pb2.GetPersonProfileRequest(
+        query=profile_pb2.PersonQuery(person_id=member.person_id), purpose="routine_visit"
+    )
+    response = deployment.stub.GetPersonProfile(request, metadata=(("authorization", f"Bearer {token}"),), timeout=15)
+    listed = tuple(m.person_id for m in response.household)
+    assert listed and member.person_id not in listed
+    entry = deployment.runtime.audit_log.entry(response.audit.entry_index).decode().entry
+    assert isinstance(entry, AccessEntry)
+    assert entry.household_members == tuple(sorted(listed))
+
+
 def test_sharing_stats_come_from_the_audit_log(deployment) -> None:  # type: ignore[no-untyped-def]
     deployment.profile("grid_worker", person_id=deployment.home.person_id)
     stats = deployment.stub.SharingStats(profile_pb2.SharingStatsRequest(), metadata=deployment.md("auditor"), timeout=30)
