@@ -88,8 +88,26 @@ class Matcher:
             return np.zeros(0, np.int64)
         return np.unique(np.concatenate(found))
 
+    def _exact(self, kind: str, key: int) -> np.ndarray:
+        """Indexed rows whose ``kind`` token equals ``key``."""
+        sorted_keys, rows = self._tables[PERSON_TOKENS.index(kind)]
+        lo = np.searchsorted(sorted_keys, key, side="left")
+        hi = np.searchsorted(sorted_keys, key, side="right")
+        return rows[lo:hi]
+
     def match(self, q: RecordMatrix) -> list[Match]:
-        """Clusters the query matches (probability >= threshold), best first."""
+        """Clusters the query matches (probability >= threshold), best first.
+
+        A query whose valid ID number (GB 11643 checksum passed; keyed token) is held by
+        indexed records is answered by those records' clusters alone, at probability
+        1.0: the same valid number is the same person, and no other cluster can hold
+        it (two valid numbers never share a cluster). Blocking and scoring are skipped.
+        """
+        qid = int(q.tokens["id_number"][0])
+        if qid:
+            exact = self._exact("id_number", qid)
+            if len(exact):
+                return [Match(label, 1.0) for label in sorted(set(self._labels[exact].tolist()))]
         rows = self.candidates(q)
         if len(rows) == 0:
             return []

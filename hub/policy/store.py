@@ -124,6 +124,9 @@ def _utc(dt: datetime | None) -> datetime | None:
     return dt
 
 
+_DECISION_LOG: sa.Table = PolicyDecisionLogRow.__table__  # type: ignore[assignment]
+
+
 class PolicyStore:
     """Versions, assignments and the decision log on one database."""
 
@@ -257,8 +260,9 @@ class PolicyStore:
                 "request_time": i.time[:40], "emergency": i.emergency, "allow": r.allow,
                 "outcome": json.dumps(r.outcome, ensure_ascii=False, sort_keys=True),
             })
-        with self.session() as s, s.begin():
-            s.execute(sa.insert(PolicyDecisionLogRow), rows)
+        # Core executemany, not an ORM bulk insert: this runs for every profile.
+        with self.engine.begin() as conn:
+            conn.execute(_DECISION_LOG.insert(), rows)
 
     def recent_decisions(self, limit: int) -> list[tuple[SectionInputs, dict, str]]:
         """The last ``limit`` recorded decisions: (inputs, outcome, policy hash), oldest first."""
