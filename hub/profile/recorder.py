@@ -46,13 +46,16 @@ class AuditRecorder:
             return None
         return self.seal(json.dumps(present, ensure_ascii=False, sort_keys=True), "query")
 
-    async def append(self, entry: Entry) -> Receipt:
+    async def append(self, entry: Entry, *, with_checkpoint: bool = True) -> Receipt:
+        """Store ``entry`` durably (raises UNAVAILABLE otherwise); the receipt carries the
+        newest checkpoint unless ``with_checkpoint`` is false (an entry whose receipt is
+        never shown, such as the fetch intent, skips that read)."""
         try:
             result = await self._appender.append_async(entry)
         except Exception as exc:  # noqa: BLE001 - any storage failure means: no entry, no data
             log.error("audit append failed (%s); request refused", type(exc).__name__)
             raise unavailable("the audit log is unavailable; no data can be released until it is back") from None
-        checkpoint = await asyncio.to_thread(self._latest_note)
+        checkpoint = await asyncio.to_thread(self._latest_note) if with_checkpoint else ""
         return Receipt(result.index, checkpoint)
 
     def append_blocking(self, entry: Entry, timeout: float = 30.0) -> int:

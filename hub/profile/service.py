@@ -159,7 +159,7 @@ class ProfileServicer(profile_pb2_grpc.ProfileServiceServicer):
                 flags=("alert", f"alert_kind:{alert.kind}"),
                 jurisdiction=alert.jurisdiction,
             )
-            await self._recorder.append(entry)
+            await self._recorder.append(entry, with_checkpoint=False)
             response = profile_pb2.WatchAlertsResponse(
                 alert_id=alert.alert_id,
                 kind=alert.kind,
@@ -202,7 +202,7 @@ class ProfileServicer(profile_pb2_grpc.ProfileServiceServicer):
                 reason=exc.message[:200],
                 client_address=_peer(context),
             )
-            await self._recorder.append(entry)
+            await self._recorder.append(entry, with_checkpoint=False)
             raise
 
     async def _admit(self, caller: Caller, ask: Ask, context: grpc.aio.ServicerContext, method: str) -> None:
@@ -211,7 +211,8 @@ class ProfileServicer(profile_pb2_grpc.ProfileServiceServicer):
         except AuthError as exc:
             if exc.reason == "rate_limited":
                 await self._recorder.append(
-                    RateLimitedEntry(ask.request_id, now_rfc3339(), _audit_caller(caller, context), method)
+                    RateLimitedEntry(ask.request_id, now_rfc3339(), _audit_caller(caller, context), method),
+                    with_checkpoint=False,
                 )
             elif exc.reason == "replayed_request":
                 # A reused request id is either a client bug or a replay attack: both are worth a trace.
@@ -223,7 +224,8 @@ class ProfileServicer(profile_pb2_grpc.ProfileServiceServicer):
                         reason=f"replayed_request by {caller.user_id}"[:200],
                         client_address=_peer(context),
                         credential_id=caller.token_id,
-                    )
+                    ),
+                    with_checkpoint=False,
                 )
             raise status_for(exc) from None
 
@@ -273,7 +275,8 @@ class ProfileServicer(profile_pb2_grpc.ProfileServiceServicer):
         # Recorded before any data moves (DESIGN.md flow 3): the departments' witness check
         # names this entry, and a crash mid-fetch still leaves a trace of the access.
         intent = await self._recorder.append(
-            self._access_entry(caller, ask, context, person.person_id, (), (), ("fetch_intent",), started, person)
+            self._access_entry(caller, ask, context, person.person_id, (), (), ("fetch_intent",), started, person),
+            with_checkpoint=False,
         )
         assembly = await self._assembler.assemble(
             person, plans, header_decision, ask.purpose, ask.request_id, intent.index
@@ -315,7 +318,8 @@ class ProfileServicer(profile_pb2_grpc.ProfileServiceServicer):
         person: PersonInfo | None = None,
     ) -> Receipt:
         entry = self._access_entry(caller, ask, context, person_id, sections, hashes, flags, started, person)
-        return await self._recorder.append(entry)
+        # A refusal is answered with an error status: nobody sees this receipt's checkpoint.
+        return await self._recorder.append(entry, with_checkpoint=False)
 
     def _access_entry(
         self,
