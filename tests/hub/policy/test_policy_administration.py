@@ -145,3 +145,32 @@ def test_another_replica_catches_up(admin: PolicyAdministration, policy_bundle: 
     assert replica.sync_active() is True
     assert replica.pdp.policy.casbin.index.held("new-1") == (("grid_worker", "TH/S01/C01/G01"),)
     assert replica.sync_active() is False
+
+
+def _no_l3_allowance(admin: PolicyAdministration) -> dict[str, str]:
+    rules = admin.store.active().bundle.files["casbin/policy.csv"]  # type: ignore[union-attr]
+    return {"casbin/policy.csv": rules + "p, grid_worker, ^civil_affairs/allowance/L3$, read, deny\n"}
+
+
+def test_approval_warms_the_new_version_from_the_decision_log(admin: PolicyAdministration) -> None:
+    """The first request after an approval is answered from the memo (docs/policy.md "Decision memo")."""
+    admin.warm_decisions = 100
+    pdp = admin.pdp
+    assert pdp is not None
+    _ask(pdp, "gw-1", "grid_worker")  # recorded under the active version
+    proposal = admin.propose(ALICE, _no_l3_allowance(admin), description="no L3 allowance data", replay_last=10)
+    admin.approve(BOB, proposal.version.hash)
+    hits_before = pdp.memo_stats[0]
+    decision = _ask(pdp, "gw-1", "grid_worker")
+    assert pdp.memo_stats[0] == hits_before + 1
+    assert decision.policy_hashes == (proposal.version.hash,)
+    assert "phone" not in decision.fields  # the new version's answer, not the old one's
+
+
+def test_warming_failure_never_blocks_an_activation(admin: PolicyAdministration) -> None:
+    admin.warm_decisions = 100
+    proposal = admin.propose(ALICE, _no_l3_allowance(admin), description="no L3 allowance data", replay_last=10)
+    with admin.store.engine.begin() as conn:  # the decision log becomes unreadable
+        conn.execute(sa.text("DROP TABLE policy_decision_log"))
+    assert admin.warm(admin.load_active()) == 0
+    assert admin.approve(BOB, proposal.version.hash).state == "active"
