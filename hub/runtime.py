@@ -35,6 +35,7 @@ from hub.config import HubConfig
 from hub.database import hub_engine
 from hub.departments.client import DepartmentClient, pinned_adapter_options
 from hub.departments.witness import WitnessSource
+from hub import heap
 from hub.errors import ConfigError
 from hub.identity.index import IdentityIndex, ResolveSummary
 from hub.identity.pull import PullResult, pull
@@ -328,6 +329,7 @@ class HubRuntime:
         self.server, self.port = server, port
         self._tasks.append(asyncio.create_task(self._sync_policy()))
         self.alerts.start()
+        heap.settle()
         return port
 
     async def _sync_policy(self) -> None:
@@ -355,6 +357,7 @@ class HubRuntime:
         self.recorder.close()
         self.decision_log.close()
         self.audit_log.close()
+        heap.release()
 
     # -- linkage ----------------------------------------------------------------------------------
 
@@ -377,6 +380,7 @@ class HubRuntime:
                 failures.append(f"{adapter.name}: batch rejected: {result.rejected}")
         summary = self.identity.resolve()
         audited = self._audit_identity_events()
+        heap.settle()  # the new index is long-lived: keep it out of full collections
         return LinkReport(tuple(pulls), tuple(failures), summary, audited)
 
     def _sync_channel(self, address: str, name: str) -> grpc.Channel:

@@ -274,3 +274,13 @@ def test_stats_sharing_command_reads_the_audit_log(deployment) -> None:  # type:
     bad = subprocess.run([*cli, "stats", "sharing", "--config", str(deployment.root / "hub.toml"), "--since", "yesterday"],
                          capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "ISO 8601" in bad.stderr
+
+
+def test_the_running_hub_keeps_its_long_lived_heap_out_of_full_collections(deployment) -> None:  # type: ignore[no-untyped-def]
+    """hub/heap.py: start() and link() freeze what survived, so a full collection walks only
+    what requests allocate (its pauses set the profile p99 before; docs/benchmarks.md)."""
+    import gc
+
+    assert gc.get_freeze_count() > 10_000
+    deployment.runtime.link()
+    assert gc.get_freeze_count() > 10_000
