@@ -42,6 +42,7 @@ import argparse
 import asyncio
 import collections
 import cProfile
+import gc
 import io
 import multiprocessing as mp
 import os
@@ -443,6 +444,33 @@ class ModeResult:
     details: tuple[str, ...]
     hub_cpu_ms: float  # CPU time of the hub process per answered profile (warm-up included)
     adapters_cpu_ms: float  # the same for the adapters' process
+    gc: str  # garbage-collector pauses in the hub process during warm-up and measurement
+
+
+class GcPauses:
+    """Pauses of CPython's cyclic collector in the hub process (``gc.callbacks``), per generation."""
+
+    def __init__(self) -> None:
+        self.pauses: dict[int, list[float]] = {0: [], 1: [], 2: []}
+        self._started = 0.0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.pauses[info["generation"]].append((time.perf_counter() - self._started) * 1000)
+
+    def __enter__(self) -> GcPauses:  # noqa: PYI034
+        gc.callbacks.append(self)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        gc.callbacks.remove(self)
+
+    def summary(self) -> str:
+        return ", ".join(
+            f"gen{g} {len(v)} x, {sum(v):.0f} ms in all, max {max(v, default=0.0):.1f} ms" for g, v in self.pauses.items()
+        )
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -590,7 +618,8 @@ def run_mode(
         proc.start()
         spy = _start_py_spy(args, mode)
         budget = args.warmup + args.seconds + 120
-        got = parent.recv() if parent.poll(budget) else "error: clients did not report in time"
+        with GcPauses() as gc_pauses:
+            got = parent.recv() if parent.poll(budget) else "error: clients did not report in time"
         cpu_after = (_cpu_seconds(os.getpid()), _cpu_seconds(adapters.proc.pid))
         proc.join(30)
         if proc.is_alive():
@@ -648,6 +677,7 @@ def run_mode(
         details=tuple(sorted({f"{s.code} ({s.kind}): {s.detail}" for s in samples if s.code != "OK"}))[:5],
         hub_cpu_ms=(cpu_after[0] - cpu_before[0]) * 1000 / answered,
         adapters_cpu_ms=(cpu_after[1] - cpu_before[1]) * 1000 / answered,
+        gc=gc_pauses.summary(),
     )
     return result, by_grid
 
@@ -819,6 +849,7 @@ def main() -> int:
         print(
             f"{r.mode}: hub-side timings (audit latency_us + adapter calls) matched for {r.overhead_n} of {r.ok} OK requests"
         )
+        print(f"{r.mode}: garbage-collector pauses in the hub process (warm-up + measured): {r.gc}")
         for detail in r.details:
             print(f"{r.mode} error example: {detail}")
     for r in results:
