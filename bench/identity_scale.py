@@ -207,7 +207,7 @@ def main() -> None:
     from hub.identity.comparison import bloom_counts, compare
     from hub.identity.matcher import Matcher
     from hub.identity.records import RecordMatrix
-    from hub.identity.resolution import fit_model
+    from hub.identity.resolution import fit_model, known_status
 
     secret = b"bench-identity-scale-secret-0123456789"
     t0 = time.perf_counter()
@@ -235,7 +235,7 @@ def main() -> None:
     gamma = compare(mx, i, j, counts)
     phases["comparison"] = time.perf_counter() - t
     t = time.perf_counter()
-    model = fit_model(mx, gamma, counts)
+    model = fit_model(mx, gamma, counts, known_status(mx, i, j))  # as hub.identity.resolution.resolve
     phases["EM"] = time.perf_counter() - t
     t = time.perf_counter()
     p = model.match_probability(gamma)

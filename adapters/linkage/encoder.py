@@ -1,4 +1,4 @@
-"""Keyed linkage encodings of one record (scheme ``pingan-link-v1``, docs/linkage.md).
+"""Keyed linkage encodings of one record (scheme ``pingan-link-v2``, docs/linkage.md).
 
 * Exact tokens: HMAC-SHA256 (RFC 2104) under a key derived from the linkage
   secret, over ``kind || 0x1f || normalised value``, for a valid ID number, a
@@ -11,6 +11,10 @@
   positions of a q-gram are read from HMAC-SHA256(field key, q-gram) instead of
   double hashing, which removes the structure exploited by Kroll and
   Steinmetzer's (2015) attack on double-hashed CLKs.
+* v2 adds part filters compared on their own, as Splink compares given name,
+  surname and postcode: ``surname`` and ``given_name`` (one shared key,
+  so the hub can compare them crosswise for swapped parts) and
+  ``address_numbers`` of the actual residence (``name_parts``, ``address_parts``).
 """
 
 from __future__ import annotations
@@ -27,9 +31,16 @@ from adapters.linkage.fields import IdentityFields
 from adapters.linkage.normalize import NormalizedIdentity, normalize_fields
 from pingan.v1 import linkage_pb2
 
-SCHEME_VERSION = "pingan-link-v1"
-BLOOM_FIELDS = ("name", "birth_date", "id_number", "other_id", "residence_address", "registered_address")
-_KEY_GROUP = {"residence_address": "address", "registered_address": "address"}
+SCHEME_VERSION = "pingan-link-v2"
+BLOOM_FIELDS = (
+    "name", "birth_date", "id_number", "other_id", "residence_address", "registered_address",
+    "surname", "given_name", "address_numbers",
+)
+# Fields sharing a key are comparable with each other: registered vs actual residence
+# (migrant flag), surname vs given name (swapped parts).
+_KEY_GROUP = {
+    "residence_address": "address", "registered_address": "address", "surname": "name_part", "given_name": "name_part",
+}
 EXACT_KINDS = ("id_number", "phone", "landline", "name_birth", "household", "other_id", "residence")
 
 
@@ -44,12 +55,15 @@ class SchemeParams:
     # Fewer hashes for longer values keep every filter well below half full (Schnell 2009's
     # advice on filling); addresses have ~15 (Chinese) to ~60 (Latin) bigrams.
     field_hashes: tuple[tuple[str, int], ...] = (
+        ("address_numbers", 8),
         ("birth_date", 8),
+        ("given_name", 10),
         ("id_number", 6),
         ("name", 10),
         ("other_id", 8),
         ("registered_address", 4),
         ("residence_address", 4),
+        ("surname", 10),
     )
 
     def hashes(self, field: str) -> int:
@@ -179,6 +193,10 @@ class LinkageEncoder:
             blooms.append(("residence_address", n.residence_address))
         if n.registered_address:
             blooms.append(("registered_address", n.registered_address))
+        for part in ("surname", "given_name", "address_numbers"):
+            value = getattr(n, part)
+            if value:
+                blooms.append((part, value))
         return linkage_pb2.LinkageEncoding(
             scheme=self.scheme(),
             exact=[linkage_pb2.ExactToken(kind=k, token=self.token(k, v)) for k, v in exact],

@@ -1,8 +1,9 @@
 """Normalisation of one record's identifiers, the input of encoding.
 
-Composes the per-concept normalisers (``idnumber``, ``names``, ``dates``,
-``phone``, ``address``) and derives birth date and sex from a valid ID number
-(GB 11643-1999 section 5) when the record lacks them. ``parse_date`` is
+Composes the per-concept normalisers (``idnumber``, ``names``, ``name_parts``,
+``dates``, ``phone``, ``address``, ``address_parts``) and derives birth date
+and sex from a valid ID number (GB 11643-1999 section 5) when the record lacks
+them. ``parse_date`` is
 re-exported here because adapters parse department dates with it.
 """
 
@@ -14,9 +15,11 @@ import unicodedata
 from dataclasses import dataclass
 
 from adapters.linkage.address import normalize_address
+from adapters.linkage.address_parts import address_numbers
 from adapters.linkage.dates import parse_date
 from adapters.linkage.fields import IdentityFields
 from adapters.linkage.idnumber import IdNumber, normalize_id_number
+from adapters.linkage.name_parts import split_name
 from adapters.linkage.names import normalize_name
 from adapters.linkage.phone import Phone, normalize_phone
 
@@ -41,6 +44,9 @@ class NormalizedIdentity:
     registered_address: str | None
     residence_address: str | None
     household_number: str | None
+    surname: str | None = None
+    given_name: str | None = None
+    address_numbers: str | None = None
 
 
 def normalize_sex(text: str | None) -> str | None:
@@ -67,6 +73,7 @@ def normalize_fields(fields: IdentityFields) -> NormalizedIdentity:
     sex = id_number.sex if id_number is not None and id_number.valid else None
     if sex is None:
         sex = normalize_sex(fields.sex)
+    parts = split_name(fields.name)
     return NormalizedIdentity(
         name=normalize_name(fields.name),
         id_number=id_number,
@@ -77,4 +84,9 @@ def normalize_fields(fields: IdentityFields) -> NormalizedIdentity:
         registered_address=normalize_address(fields.registered_address),
         residence_address=normalize_address(fields.residence_address),
         household_number=normalize_code(fields.household_number),
+        surname=parts.surname,
+        given_name=parts.given,
+        # Of the actual residence (where persons are found); the registered address keeps its
+        # whole-address filter only.
+        address_numbers=address_numbers(fields.residence_address),
     )

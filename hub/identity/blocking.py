@@ -38,6 +38,7 @@ class LshView:
     with_birth_year: bool = False
     with_sex: bool = False
     with_jurisdiction: bool = False
+    union: bool = False  # OR the fields' filters (fields sharing a key: order-free surname/given name)
 
 
 VIEWS: tuple[LshView, ...] = (
@@ -48,6 +49,11 @@ VIEWS: tuple[LshView, ...] = (
     LshView("birth_address", ("birth_date", "residence_address"), bands=4, rows=4),
     LshView("name_address", ("name", "residence_address"), bands=4, rows=3),
     LshView("name_grid", ("name",), bands=3, rows=3, with_jurisdiction=True),
+    # Part views (scheme v2), in the spirit of Splink's name-part and postcode blocks. A
+    # surname + numbers view was measured too and linked nothing more (it mostly adds pairs).
+    LshView("name_parts", ("surname", "given_name"), bands=3, rows=5, union=True),
+    LshView("birth_numbers", ("birth_date", "address_numbers"), bands=4, rows=5),
+    LshView("given_numbers", ("given_name", "address_numbers"), bands=3, rows=5),
 )
 MAX_BLOCK = 50
 _ROW_CHUNK = 100_000
@@ -69,15 +75,20 @@ def _permutation_ranks(total_bits: int, count: int, seed: int) -> np.ndarray:
     return np.stack([rng.permutation(total_bits).astype(np.int32) for _ in range(count)])
 
 
-def minhash(mx: RecordMatrix, fields: tuple[str, ...], count: int, seed: int = 7) -> tuple[np.ndarray, np.ndarray]:
-    """(n, count) MinHash signatures over the concatenated set bits of ``fields``, and a has-bits mask."""
+def minhash(
+    mx: RecordMatrix, fields: tuple[str, ...], count: int, seed: int = 7, union: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """(n, count) MinHash signatures over the concatenated (or, with ``union``, OR-ed) set bits of ``fields``."""
     bits_per_field = mx.bloom_bytes * 8
-    ranks = _permutation_ranks(bits_per_field * len(fields), count, seed)
+    ranks = _permutation_ranks(bits_per_field * (1 if union else len(fields)), count, seed)
     sig = np.zeros((mx.n, count), np.int32)
     has = np.zeros(mx.n, bool)
     for start in range(0, mx.n, _ROW_CHUNK):
         stop = min(start + _ROW_CHUNK, mx.n)
-        bits = np.concatenate([np.unpackbits(mx.blooms[f][start:stop], axis=1) for f in fields], axis=1)
+        if union:
+            bits = np.unpackbits(np.bitwise_or.reduce([mx.blooms[f][start:stop] for f in fields]), axis=1)
+        else:
+            bits = np.concatenate([np.unpackbits(mx.blooms[f][start:stop], axis=1) for f in fields], axis=1)
         rows, cols = np.nonzero(bits)
         if len(rows) == 0:
             continue
@@ -92,7 +103,7 @@ def minhash(mx: RecordMatrix, fields: tuple[str, ...], count: int, seed: int = 7
 
 def band_keys(mx: RecordMatrix, view: LshView, seed: int = 7) -> list[tuple[np.ndarray, np.ndarray]]:
     """One (keys, valid) pair per band of ``view``."""
-    sig, has = minhash(mx, view.fields, view.bands * view.rows, seed)
+    sig, has = minhash(mx, view.fields, view.bands * view.rows, seed, view.union)
     out = []
     for band in range(view.bands):
         h = np.full(mx.n, np.uint64(zlib.crc32(f"{view.name}/{band}".encode())), np.uint64)

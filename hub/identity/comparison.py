@@ -5,6 +5,15 @@ Fuzzy fields are compared by the Dice coefficient of their Bloom filters
 Dice similarity of the hidden values; it is cut into levels so the
 Fellegi-Sunter model can learn a likelihood per level. Level -1 means "one side
 missing" and carries no evidence.
+
+Scheme ``pingan-link-v2``: surname and given name are compared on their own,
+as Splink compares them; they share a key, so a pair is also compared
+crosswise (surname against given name and vice versa) and takes the
+orientation with the larger summed Dice: swapped parts agree as well as
+unswapped ones. The residence is one feature whose levels combine the Dice of
+the whole address with that of its numbers (house number, postcode), so
+identical numbers lift a garbled address text without counting the address
+twice.
 """
 
 from __future__ import annotations
@@ -27,17 +36,25 @@ class Feature:
     levels: int
 
 
+# Scheme v2: the name is compared by its parts (surname, given name; crosswise), not as a
+# whole, and the residence by one feature combining the whole address and its numbers.
+# The whole-name filter still serves blocking. One feature per concept for the address
+# matters: whole address and numbers compared as two features count the same evidence
+# twice, which on household data (relatives share an address) made EM learn "same
+# household" as the match class.
 FEATURES: tuple[Feature, ...] = (
-    Feature("name", 5),
     Feature("birth_date", 5),
     Feature("id_number", 5),
     Feature("other_id", 5),
-    Feature("residence_address", 5),
+    Feature("address", 6),
+    Feature("surname", 5),
+    Feature("given_name", 5),
     Feature("phone", 2),
     Feature("sex", 2),
     Feature("jurisdiction", 2),
 )
-_DICE_FIELDS = ("name", "birth_date", "id_number", "other_id", "residence_address")
+_DICE_FIELDS = ("birth_date", "id_number", "other_id")
+NAME_PARTS = ("surname", "given_name")
 _TOKEN_FIELDS = ("phone",)
 CHUNK = 500_000
 
@@ -47,21 +64,46 @@ def popcount_rows(words: np.ndarray) -> np.ndarray:
     return np.bitwise_count(words).sum(axis=1, dtype=np.int32)
 
 
-def dice(mx: RecordMatrix, name: str, i: np.ndarray, j: np.ndarray, counts: np.ndarray | None = None) -> np.ndarray:
-    """Dice coefficient of field ``name`` for pairs (i, j); NaN where either side is missing."""
-    words = mx.words(name)
+def dice(
+    mx: RecordMatrix,
+    name: str,
+    i: np.ndarray,
+    j: np.ndarray,
+    counts: np.ndarray | None = None,
+    other: str | None = None,
+    other_counts: np.ndarray | None = None,
+) -> np.ndarray:
+    """Dice coefficient of field ``name`` of i with field ``other`` (default: the same) of j; NaN if missing.
+
+    Comparing two different fields only makes sense when they share a key (surname, given name).
+    """
+    other = other or name
+    words_a, words_b = mx.words(name), mx.words(other)
     if counts is None:
-        counts = popcount_rows(words)
+        counts = popcount_rows(words_a)
+    if other_counts is None:
+        other_counts = counts if other == name else popcount_rows(words_b)
     out = np.empty(len(i), np.float32)
     for s in range(0, len(i), CHUNK):
         a, b = i[s : s + CHUNK], j[s : s + CHUNK]
-        inter = np.bitwise_count(words[a] & words[b]).sum(axis=1, dtype=np.int32)
-        denom = counts[a] + counts[b]
+        inter = np.bitwise_count(words_a[a] & words_b[b]).sum(axis=1, dtype=np.int32)
+        denom = counts[a] + other_counts[b]
         with np.errstate(invalid="ignore", divide="ignore"):
             out[s : s + CHUNK] = np.where(denom > 0, 2.0 * inter / np.maximum(denom, 1), np.nan)
-    present = mx.present[name]
-    out[~(present[i] & present[j])] = np.nan
+    out[~(mx.present[name][i] & mx.present[other][j])] = np.nan
     return out
+
+
+def name_part_dice(
+    mx: RecordMatrix, i: np.ndarray, j: np.ndarray, counts: dict[str, np.ndarray] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(surname, given name) Dice per pair, straight or crosswise, whichever agrees more in sum."""
+    sur, giv = NAME_PARTS
+    c = counts or {f: popcount_rows(mx.words(f)) for f in NAME_PARTS}
+    straight = dice(mx, sur, i, j, c[sur]), dice(mx, giv, i, j, c[giv])
+    cross = dice(mx, sur, i, j, c[sur], giv, c[giv]), dice(mx, giv, i, j, c[giv], sur, c[sur])
+    swap = np.nan_to_num(cross[0]) + np.nan_to_num(cross[1]) > np.nan_to_num(straight[0]) + np.nan_to_num(straight[1])
+    return np.where(swap, cross[0], straight[0]), np.where(swap, cross[1], straight[1])
 
 
 def dice_levels(values: np.ndarray) -> np.ndarray:
@@ -72,28 +114,50 @@ def dice_levels(values: np.ndarray) -> np.ndarray:
     return levels
 
 
+def address_levels(whole: np.ndarray, numbers: np.ndarray) -> np.ndarray:
+    """One address feature, levels 0..5 (-1 missing), from the whole-address and numbers Dice values.
+
+    5 identical, 4 close (>= 0.85), 3 similar (>= 0.7, or >= 0.5 with identical numbers),
+    2 some likeness (>= 0.5, or identical numbers), 1 similar numbers (>= 0.7), 0 different.
+    """
+    with np.errstate(invalid="ignore"):
+        same_numbers = numbers >= 0.9999
+        level = np.zeros(len(whole), np.int8)
+        level[numbers >= 0.7] = 1
+        level[(whole >= 0.5) | same_numbers] = 2
+        level[(whole >= 0.7) | ((whole >= 0.5) & same_numbers)] = 3
+        level[whole >= 0.85] = 4
+        level[whole >= 0.9999] = 5
+    level[np.isnan(whole)] = -1
+    return level
+
+
 def compare(mx: RecordMatrix, i: np.ndarray, j: np.ndarray, counts: dict[str, np.ndarray] | None = None) -> np.ndarray:
     """The (pairs, len(FEATURES)) int8 matrix of agreement levels."""
-    gamma = np.empty((len(i), len(FEATURES)), np.int8)
-    col = 0
-    for name in _DICE_FIELDS:
-        gamma[:, col] = dice_levels(dice(mx, name, i, j, None if counts is None else counts[name]))
-        col += 1
-    for kind in _TOKEN_FIELDS:
-        a, b = mx.tokens[kind][i], mx.tokens[kind][j]
-        level = (a == b).astype(np.int8)
-        level[(a == 0) | (b == 0)] = -1
-        gamma[:, col] = level
-        col += 1
-    for column in (mx.sex, mx.jurisdiction):
+
+    def count(name: str) -> np.ndarray | None:
+        return None if counts is None else counts[name]
+
+    columns: dict[str, np.ndarray] = {name: dice_levels(dice(mx, name, i, j, count(name))) for name in _DICE_FIELDS}
+    columns["address"] = address_levels(
+        dice(mx, "residence_address", i, j, count("residence_address")),
+        dice(mx, "address_numbers", i, j, count("address_numbers")),
+    )
+    for name, values in zip(NAME_PARTS, name_part_dice(mx, i, j, counts), strict=True):
+        columns[name] = dice_levels(values)
+    equal = {kind: mx.tokens[kind] for kind in _TOKEN_FIELDS} | {"sex": mx.sex, "jurisdiction": mx.jurisdiction}
+    for name, column in equal.items():
         a, b = column[i], column[j]
         level = (a == b).astype(np.int8)
         level[(a == 0) | (b == 0)] = -1
-        gamma[:, col] = level
-        col += 1
+        columns[name] = level
+    gamma = np.empty((len(i), len(FEATURES)), np.int8)
+    for col, feat in enumerate(FEATURES):
+        gamma[:, col] = columns[feat.name]
     return gamma
 
 
 def bloom_counts(mx: RecordMatrix) -> dict[str, np.ndarray]:
     """Popcounts of every Bloom column, computed once per matrix."""
-    return {name: popcount_rows(mx.words(name)) for name in _DICE_FIELDS}
+    fields = (*_DICE_FIELDS, *NAME_PARTS, "residence_address", "address_numbers")
+    return {name: popcount_rows(mx.words(name)) for name in fields}

@@ -7,6 +7,15 @@ expectation-maximisation over the candidate pairs (Winkler 1988; Jaro 1989),
 assuming conditional independence of the comparison fields. Nothing is tuned
 per dataset: the same starting values and the same 0.5 posterior threshold are
 used everywhere.
+
+Pairs whose status is known without the model - two different valid ID numbers
+(GB 11643: never one person) or the same one - enter EM with that status fixed
+(semi-supervised EM, Nigam et al. 2000; Winkler 2000), and when at least
+:data:`MIN_KNOWN_MATCHES` candidate pairs share a valid ID number, m of every
+feature except ``id_number`` (which selected them) is read off those pairs
+rather than re-estimated. Without it, data where relatives share a surname and
+an address (households) can pull EM towards a "same household" class instead
+of "same person".
 """
 
 from __future__ import annotations
@@ -22,10 +31,12 @@ from hub.identity.uniques import unique_counts
 SMOOTHING = 1e-4
 # Weak Dirichlet priors (MAP-EM): they only matter when there are few pairs (a department
 # with a handful of records); with real volumes the data dominate. Index: agreement level.
-_PRIOR_M = {5: (0.02, 0.03, 0.05, 0.15, 0.75), 2: (0.05, 0.95)}
-_PRIOR_U = {5: (0.9, 0.08, 0.015, 0.004, 0.001), 2: (0.999, 0.001)}
+_PRIOR_M = {6: (0.02, 0.02, 0.03, 0.05, 0.15, 0.73), 5: (0.02, 0.03, 0.05, 0.15, 0.75), 2: (0.05, 0.95)}
+_PRIOR_U = {6: (0.9, 0.05, 0.03, 0.015, 0.004, 0.001), 5: (0.9, 0.08, 0.015, 0.004, 0.001), 2: (0.999, 0.001)}
 PRIOR_M_PAIRS = 20.0
 PRIOR_U_PAIRS = 200.0
+# With at least this many candidate pairs sharing a valid ID number, m is read off them.
+MIN_KNOWN_MATCHES = 50
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,26 +135,47 @@ def distinct_patterns(gamma: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return patterns, counts
 
 
+def _supervised(
+    em: tuple[tuple[float, ...], ...], known: tuple[tuple[float, ...], ...], features: Sequence[Feature]
+) -> tuple[tuple[float, ...], ...]:
+    """m from the known matches for every feature but the one that selected them (id_number)."""
+    return tuple(e if f.name == "id_number" else k for e, k, f in zip(em, known, features, strict=True))
+
+
 def fit(
     gamma: np.ndarray,
     u: tuple[tuple[float, ...], ...],
     features: Sequence[Feature] = FEATURES,
     max_iterations: int = 50,
     tolerance: float = 1e-5,
+    known: np.ndarray | None = None,
 ) -> FellegiSunterModel:
-    """EM estimate of m and the prior over candidate pairs' comparison vectors, u fixed."""
+    """EM estimate of m and the prior over candidate pairs' comparison vectors, u fixed.
+
+    ``known`` (optional, per pair): 1 a known match, 0 a known non-match, -1 unknown.
+    """
     model = FellegiSunterModel(tuple(features), _initial_m(features), u, 0.1)
     if len(gamma) == 0:
         return model
-    # Identical vectors share a posterior: run EM over the distinct patterns with counts.
-    patterns, counts = distinct_patterns(gamma)
+    # Identical vectors share a posterior: run EM over the distinct patterns with counts
+    # (the known status is one more column of the pattern).
+    status = np.full(len(gamma), -1, np.int8) if known is None else known.astype(np.int8)
+    patterns, counts = distinct_patterns(np.column_stack([gamma, status]))
+    patterns, fixed = patterns[:, :-1], patterns[:, -1]
     counts = counts.astype(np.float64)
+    supervised: tuple[tuple[float, ...], ...] | None = None
+    if float(counts[fixed == 1].sum()) >= MIN_KNOWN_MATCHES:
+        supervised = _frequencies(patterns, counts * (fixed == 1), features, _PRIOR_M, PRIOR_M_PAIRS)
+        model = FellegiSunterModel(tuple(features), _supervised(model.m, supervised, features), u, 0.1)
     iterations = 0
     for iterations in range(1, max_iterations + 1):
         p = model.match_probability(patterns)
+        p = np.where(fixed == 1, 1.0, np.where(fixed == 0, 0.0, p))
         weight = p * counts
         prior = float(np.clip(weight.sum() / counts.sum(), 1e-6, 1 - 1e-6))
         m = _frequencies(patterns, weight, features, _PRIOR_M, PRIOR_M_PAIRS)
+        if supervised is not None:
+            m = _supervised(m, supervised, features)
         delta = max(abs(a - b) for row_a, row_b in zip(m, model.m) for a, b in zip(row_a, row_b))
         delta = max(delta, abs(prior - model.prior))
         model = FellegiSunterModel(tuple(features), m, u, prior, iterations)

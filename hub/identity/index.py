@@ -29,6 +29,7 @@ import sqlalchemy as sa
 
 from hub.identity import store
 from hub.identity.clustering import MATCH_THRESHOLD
+from hub.identity.comparison import FEATURES
 from hub.identity.errors import BatchRejected, IdentityError
 from hub.identity.fellegi_sunter import FellegiSunterModel
 from hub.identity.households import household_labels, migrant_flags
@@ -501,6 +502,10 @@ class IdentityIndex:
         index_of = {pid: n for n, pid in enumerate(person_ids)}
         labels = np.array([index_of[p] for p in previous], np.int64)
         model = FellegiSunterModel.from_json(json.loads(stored))
+        if model.features != FEATURES:
+            raise IdentityError(
+                "the stored model was fitted on other comparison features (an older scheme); run resolve() again"
+            )
         self._loaded = _Loaded(person_ids, Matcher(mx, labels, model, self._threshold))
         return self._loaded
 

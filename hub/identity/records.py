@@ -16,7 +16,10 @@ import numpy as np
 
 from pingan.v1 import linkage_pb2
 
-BLOOM_FIELDS = ("name", "birth_date", "id_number", "other_id", "residence_address", "registered_address")
+BLOOM_FIELDS = (
+    "name", "birth_date", "id_number", "other_id", "residence_address", "registered_address",
+    "surname", "given_name", "address_numbers",
+)
 TOKEN_KINDS = ("id_number", "phone", "landline", "name_birth", "household", "other_id", "residence")
 
 RecordKey = tuple[str, str, str]  # (department, dataset, local_record_id)

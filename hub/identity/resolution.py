@@ -46,17 +46,29 @@ def random_pairs(n: int, count: int, seed: int = 11) -> tuple[np.ndarray, np.nda
     return i[keep], j[keep]
 
 
-def fit_model(mx: RecordMatrix, gamma: np.ndarray, counts: dict[str, np.ndarray]) -> FellegiSunterModel:
+def known_status(mx: RecordMatrix, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """Per pair: 1 same valid ID number, 0 two different valid ID numbers, -1 unknown (GB 11643)."""
+    a, b = mx.tokens["id_number"][i], mx.tokens["id_number"][j]
+    status = np.full(len(i), -1, np.int8)
+    both = (a != 0) & (b != 0)
+    status[both] = (a[both] == b[both]).astype(np.int8)
+    return status
+
+
+def fit_model(
+    mx: RecordMatrix, gamma: np.ndarray, counts: dict[str, np.ndarray], known: np.ndarray | None = None
+) -> FellegiSunterModel:
     """u from random pairs, m and the prior by EM over the candidates' vectors.
 
     EM's prior is the match rate among *candidates*; since u describes random pairs,
     the posterior must use the match rate among *all* pairs (as Splink does), so the
     expected number of matches is spread over n(n-1)/2 pairs. Otherwise a pair that
-    agrees on one field only (a shared birth date) would look like a match.
+    agrees on one field only (a shared birth date) would look like a match. ``known``
+    fixes the status of pairs decided by valid ID numbers during EM (:func:`known_status`).
     """
     ri, rj = random_pairs(mx.n, min(RANDOM_PAIRS, max(mx.n * 20, 1000)))
     u = estimate_u(compare(mx, ri, rj, counts))
-    model = fit(gamma, u)
+    model = fit(gamma, u, known=known)
     all_pairs = mx.n * (mx.n - 1) / 2
     global_prior = float(np.clip(model.prior * len(gamma) / max(all_pairs, 1.0), 1e-12, 0.5))
     return dataclasses.replace(model, prior=global_prior)
@@ -73,7 +85,7 @@ def resolve(mx: RecordMatrix, model: FellegiSunterModel | None = None, threshold
     i, j = candidate_pairs(mx)
     gamma = compare(mx, i, j, counts)
     if model is None:
-        model = fit_model(mx, gamma, counts)
+        model = fit_model(mx, gamma, counts, known_status(mx, i, j))
     p = model.match_probability(gamma)
     labels = cluster(mx.n, i, j, p, mx.tokens["id_number"], threshold)
     return Resolution(labels, i, j, p, model, len(i))

@@ -14,7 +14,10 @@ from dataclasses import dataclass
 from hub.identity.errors import BatchRejected
 from pingan.v1 import linkage_pb2
 
-BLOOM_FIELDS = frozenset({"name", "birth_date", "id_number", "other_id", "residence_address", "registered_address"})
+BLOOM_FIELDS = frozenset({
+    "name", "birth_date", "id_number", "other_id", "residence_address", "registered_address",
+    "surname", "given_name", "address_numbers",
+})
 EXACT_KINDS = frozenset({"id_number", "phone", "landline", "name_birth", "household", "other_id", "residence"})
 TOKEN_BYTES = 32
 
@@ -23,17 +26,20 @@ TOKEN_BYTES = 32
 class ExpectedScheme:
     """The scheme the index was built with; ``key_id`` empty means "adopt the first one seen"."""
 
-    version: str = "pingan-link-v1"
+    version: str = "pingan-link-v2"
     bloom_bits: int = 512
     bloom_hashes: int = 10
     qgram: int = 2
     field_hashes: tuple[tuple[str, int], ...] = (
+        ("address_numbers", 8),
         ("birth_date", 8),
+        ("given_name", 10),
         ("id_number", 6),
         ("name", 10),
         ("other_id", 8),
         ("registered_address", 4),
         ("residence_address", 4),
+        ("surname", 10),
     )
     key_id: str = ""
 

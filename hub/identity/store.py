@@ -49,6 +49,10 @@ records = sa.Table(
     sa.Column("bloom_other_id", sa.LargeBinary, nullable=True),
     sa.Column("bloom_residence_address", sa.LargeBinary, nullable=True),
     sa.Column("bloom_registered_address", sa.LargeBinary, nullable=True),
+    # identity_0002 (scheme pingan-link-v2)
+    sa.Column("bloom_surname", sa.LargeBinary, nullable=True),
+    sa.Column("bloom_given_name", sa.LargeBinary, nullable=True),
+    sa.Column("bloom_address_numbers", sa.LargeBinary, nullable=True),
     sa.Column("sex", sa.String(1), nullable=False, default=""),
     sa.Column("birth_year", sa.Integer, nullable=False, default=0),
     sa.Column("residence_mismatch", sa.Boolean, nullable=False, default=False),

@@ -70,7 +70,7 @@ def test_fields_use_separate_keys() -> None:
 
 def test_scheme_describes_the_parameters() -> None:
     s = LinkageEncoder(SECRET_A).scheme()
-    assert (s.version, s.bloom_bits, s.bloom_hashes, s.qgram) == ("pingan-link-v1", 512, 10, 2)
+    assert (s.version, s.bloom_bits, s.bloom_hashes, s.qgram) == ("pingan-link-v2", 512, 10, 2)
     assert {f.field: f.hashes for f in s.field_hashes}["residence_address"] == 4
     assert SECRET_A.hex() not in str(s) and len(s.key_id) == 16
 

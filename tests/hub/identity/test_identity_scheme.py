@@ -37,9 +37,10 @@ def _rejected(index: IdentityIndex, batch: list[linkage_pb2.LinkageRecord]) -> s
 
 
 def test_other_scheme_version_is_rejected(index: IdentityIndex) -> None:
-    other = LinkageEncoder(SECRET, SchemeParams(version="pingan-link-v0"))
+    # An adapter still on v1 (before name parts and address numbers) is told what to upgrade to.
+    other = LinkageEncoder(SECRET, SchemeParams(version="pingan-link-v1"))
     msg = _rejected(index, [_record(other, "2")])
-    assert "scheme version is 'pingan-link-v0', the index expects 'pingan-link-v1'" in msg
+    assert "scheme version is 'pingan-link-v1', the index expects 'pingan-link-v2'" in msg
 
 
 def test_other_bloom_parameters_are_rejected(index: IdentityIndex) -> None:
