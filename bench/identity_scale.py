@@ -231,12 +231,15 @@ def main() -> None:
     counts = bloom_counts(mx)
     i, j = candidate_pairs(mx)
     phases["blocking"] = time.perf_counter() - t
+    peaks = {"blocking": peak_rss_mb()}
     t = time.perf_counter()
     gamma = compare(mx, i, j, counts)
     phases["comparison"] = time.perf_counter() - t
+    peaks["comparison"] = peak_rss_mb()
     t = time.perf_counter()
     model = fit_model(mx, gamma, counts, known_status(mx, i, j))  # as hub.identity.resolution.resolve
     phases["EM"] = time.perf_counter() - t
+    peaks["EM"] = peak_rss_mb()
     t = time.perf_counter()
     p = model.match_probability(gamma)
     del gamma
@@ -249,7 +252,8 @@ def main() -> None:
           + ", ".join(f"{k} {v:.1f} s" for k, v in phases.items()), flush=True)
     print(f"pairwise precision {tp / max(pred, 1):.4f} recall {tp / max(true, 1):.4f} "
           f"(wrong {pred - tp}, missed {true - tp})", flush=True)
-    print(f"peak RSS after resolution {peak_rss_mb():.0f} MB", flush=True)
+    print(f"peak RSS after resolution {peak_rss_mb():.0f} MB (peak so far after "
+          + ", ".join(f"{k} {v:.0f} MB" for k, v in peaks.items()) + ")", flush=True)
     del i, j, p
 
     # Single new records against the index.

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -169,14 +170,21 @@ def candidate_pairs(
     n = mx.n
     codes = np.zeros(0, np.int64)
 
-    def add(parts: list[tuple[np.ndarray, np.ndarray]]) -> None:
+    def add(parts: Iterator[tuple[np.ndarray, np.ndarray]]) -> None:
+        # One block key (band) at a time: its pairs become deduplicated codes before the
+        # next band's pairs exist; then the view's codes merge into the running set.
         nonlocal codes
-        fresh = [i * n + j for i, j in parts if len(i)]
+        fresh = [unique(i * n + j, in_place=True) for i, j in parts if len(i)]
         if fresh:
-            codes = unique(np.concatenate([codes, *fresh]))
+            merged = np.concatenate([codes, *fresh])
+            fresh.clear()
+            codes = np.zeros(0, np.int64)
+            codes = unique(merged, in_place=True)
 
-    add([pairs_from_keys(mx.tokens[kind], mx.tokens[kind] != 0, max_block) for kind in PERSON_TOKENS])
+    add(pairs_from_keys(mx.tokens[kind], mx.tokens[kind] != 0, max_block) for kind in PERSON_TOKENS)
     for view in views:
-        add([pairs_from_keys(keys, valid, max_block) for keys, valid in band_keys(mx, view)])
+        add(pairs_from_keys(keys, valid, max_block) for keys, valid in band_keys(mx, view))
     index_type = np.int32 if n < 2**31 else np.int64
-    return (codes // n).astype(index_type), (codes % n).astype(index_type)
+    i = (codes // n).astype(index_type)
+    codes %= n
+    return i, codes.astype(index_type)

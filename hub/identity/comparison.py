@@ -57,6 +57,7 @@ _DICE_FIELDS = ("birth_date", "id_number", "other_id")
 NAME_PARTS = ("surname", "given_name")
 _TOKEN_FIELDS = ("phone",)
 CHUNK = 500_000
+PAIR_CHUNK = 4_000_000  # pairs compared at once (bounds the float temporaries of compare)
 
 
 def popcount_rows(words: np.ndarray) -> np.ndarray:
@@ -133,7 +134,23 @@ def address_levels(whole: np.ndarray, numbers: np.ndarray) -> np.ndarray:
 
 
 def compare(mx: RecordMatrix, i: np.ndarray, j: np.ndarray, counts: dict[str, np.ndarray] | None = None) -> np.ndarray:
-    """The (pairs, len(FEATURES)) int8 matrix of agreement levels."""
+    """The (pairs, len(FEATURES)) int8 matrix of agreement levels.
+
+    Computed :data:`PAIR_CHUNK` pairs at a time: each feature needs float32 Dice
+    arrays per pair (six of them for the name parts, straight and crosswise), and
+    over 90 million candidate pairs those temporaries, not the int8 result, set the
+    peak memory of a million-record resolution.
+    """
+    if len(i) <= PAIR_CHUNK:
+        return _compare(mx, i, j, counts)
+    counts = counts if counts is not None else bloom_counts(mx)
+    gamma = np.empty((len(i), len(FEATURES)), np.int8)
+    for s in range(0, len(i), PAIR_CHUNK):
+        gamma[s : s + PAIR_CHUNK] = _compare(mx, i[s : s + PAIR_CHUNK], j[s : s + PAIR_CHUNK], counts)
+    return gamma
+
+
+def _compare(mx: RecordMatrix, i: np.ndarray, j: np.ndarray, counts: dict[str, np.ndarray] | None) -> np.ndarray:
 
     def count(name: str) -> np.ndarray | None:
         return None if counts is None else counts[name]

@@ -120,16 +120,24 @@ def estimate_u(gamma_random: np.ndarray, features: Sequence[Feature] = FEATURES)
     return _frequencies(gamma_random, np.ones(len(gamma_random)), features, _PRIOR_U, PRIOR_U_PAIRS)
 
 
-def distinct_patterns(gamma: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct comparison vectors and their counts (rows packed into one integer, then sorted)."""
+def distinct_patterns(gamma: np.ndarray, extra: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct comparison vectors and their counts (rows packed into one integer, then sorted).
+
+    ``extra`` (one int8 per row, -1..6) is packed as one more, last column; the packing
+    is done in place on one int64 array (no per-column temporaries over tens of
+    millions of pairs).
+    """
     base = np.int64(8)  # levels -1..6 shifted to 0..7
+    columns = [gamma[:, col] for col in range(gamma.shape[1])] + ([] if extra is None else [extra])
     code = np.zeros(len(gamma), np.int64)
-    for col in range(gamma.shape[1]):
-        code = code * base + (gamma[:, col].astype(np.int64) + 1)
-    codes, counts = unique_counts(code)
-    patterns = np.empty((len(codes), gamma.shape[1]), np.int8)
+    for column in columns:
+        code *= base
+        np.add(code, column, out=code, casting="unsafe")
+        code += 1
+    codes, counts = unique_counts(code, in_place=True)
+    patterns = np.empty((len(codes), len(columns)), np.int8)
     rest = codes.copy()
-    for col in range(gamma.shape[1] - 1, -1, -1):
+    for col in range(len(columns) - 1, -1, -1):
         patterns[:, col] = (rest % base) - 1
         rest //= base
     return patterns, counts
@@ -160,7 +168,7 @@ def fit(
     # Identical vectors share a posterior: run EM over the distinct patterns with counts
     # (the known status is one more column of the pattern).
     status = np.full(len(gamma), -1, np.int8) if known is None else known.astype(np.int8)
-    patterns, counts = distinct_patterns(np.column_stack([gamma, status]))
+    patterns, counts = distinct_patterns(gamma, status)
     patterns, fixed = patterns[:, :-1], patterns[:, -1]
     counts = counts.astype(np.float64)
     supervised: tuple[tuple[float, ...], ...] | None = None

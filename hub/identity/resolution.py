@@ -15,7 +15,7 @@ import numpy as np
 
 from hub.identity.blocking import candidate_pairs
 from hub.identity.clustering import MATCH_THRESHOLD, cluster
-from hub.identity.comparison import FEATURES, bloom_counts, compare
+from hub.identity.comparison import FEATURES, PAIR_CHUNK, bloom_counts, compare
 from hub.identity.fellegi_sunter import FellegiSunterModel, estimate_u, fit
 from hub.identity.records import RecordMatrix
 
@@ -48,10 +48,12 @@ def random_pairs(n: int, count: int, seed: int = 11) -> tuple[np.ndarray, np.nda
 
 def known_status(mx: RecordMatrix, i: np.ndarray, j: np.ndarray) -> np.ndarray:
     """Per pair: 1 same valid ID number, 0 two different valid ID numbers, -1 unknown (GB 11643)."""
-    a, b = mx.tokens["id_number"][i], mx.tokens["id_number"][j]
+    tokens = mx.tokens["id_number"]
     status = np.full(len(i), -1, np.int8)
-    both = (a != 0) & (b != 0)
-    status[both] = (a[both] == b[both]).astype(np.int8)
+    for s in range(0, len(i), PAIR_CHUNK):  # bounded temporaries over tens of millions of pairs
+        a, b = tokens[i[s : s + PAIR_CHUNK]], tokens[j[s : s + PAIR_CHUNK]]
+        both = (a != 0) & (b != 0)
+        status[s : s + PAIR_CHUNK][both] = (a[both] == b[both]).astype(np.int8)
     return status
 
 

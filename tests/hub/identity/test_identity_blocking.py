@@ -51,3 +51,24 @@ def test_reconcile_is_a_no_op_on_the_same_clustering() -> None:
     previous = {"a": "P1", "b": "P1", "c": "P2"}
     ids, changes = reconcile([["c"], ["a", "b"]], previous, lambda: "never")
     assert ids == ["P2", "P1"] and changes == []
+
+
+@given(st.lists(st.tuples(st.integers(-1, 6), st.integers(-1, 4), st.integers(-1, 1)), min_size=1, max_size=60))
+@settings(max_examples=60, deadline=None)
+def test_distinct_patterns_with_an_extra_column_equal_stacking_it(rows: list[tuple[int, int, int]]) -> None:
+    full = np.array(rows, np.int8)
+    stacked = distinct_patterns(full)
+    extra = distinct_patterns(full[:, :2].copy(), full[:, 2].copy())
+    assert np.array_equal(stacked[0], extra[0]) and np.array_equal(stacked[1], extra[1])
+
+
+@given(st.lists(st.integers(0, 50), max_size=80))
+@settings(max_examples=60, deadline=None)
+def test_unique_in_place_equals_numpy_unique(values: list[int]) -> None:
+    from hub.identity.uniques import unique, unique_counts
+
+    arr = np.array(values, np.int64)
+    expected, counts = np.unique(arr, return_counts=True)
+    assert np.array_equal(unique(arr.copy(), in_place=True), expected)
+    got, got_counts = unique_counts(arr.copy(), in_place=True)
+    assert np.array_equal(got, expected) and np.array_equal(got_counts, counts)

@@ -131,3 +131,24 @@ def test_the_test_secret_is_not_in_any_stored_column(tmp_path: Path, encoder: Li
     raw = (tmp_path / "h.db").read_bytes()
     for needle in ("小明".encode(), "文三路".encode(), TEST_SECRET):
         assert needle not in raw
+
+
+def test_comparison_in_chunks_equals_comparison_at_once(
+    encoded: dict[str, list[linkage_pb2.LinkageRecord]], encoder: LinkageEncoder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """compare() bounds its temporaries by working PAIR_CHUNK pairs at a time; the result must not change."""
+    from hub.identity import comparison
+
+    recs = [
+        EncodedRecord.from_encoding(r.encoding, (dept, r.dataset, r.local_record_id))
+        for dept, rows in sorted(encoded.items())
+        for r in rows
+    ]
+    mx = RecordMatrix.from_records(recs, encoder.scheme().bloom_bits)
+    rng = np.random.default_rng(5)
+    i = rng.integers(0, mx.n, 5_000)
+    j = rng.integers(0, mx.n, 5_000)
+    whole = compare(mx, i, j)
+    monkeypatch.setattr(comparison, "PAIR_CHUNK", 777)
+    assert np.array_equal(compare(mx, i, j), whole)
+    assert np.array_equal(compare(mx, i, j, comparison.bloom_counts(mx)), whole)
