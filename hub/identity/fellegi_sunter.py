@@ -35,6 +35,8 @@ _PRIOR_M = {6: (0.02, 0.02, 0.03, 0.05, 0.15, 0.73), 5: (0.02, 0.03, 0.05, 0.15,
 _PRIOR_U = {6: (0.9, 0.05, 0.03, 0.015, 0.004, 0.001), 5: (0.9, 0.08, 0.015, 0.004, 0.001), 2: (0.999, 0.001)}
 PRIOR_M_PAIRS = 20.0
 PRIOR_U_PAIRS = 200.0
+# Rows of a comparison matrix scored at once (bounds float64 temporaries).
+PAIR_CHUNK = 4_000_000
 # With at least this many candidate pairs sharing a valid ID number, m is read off them.
 MIN_KNOWN_MATCHES = 50
 
@@ -59,9 +61,17 @@ class FellegiSunterModel:
         return total
 
     def match_probability(self, gamma: np.ndarray) -> np.ndarray:
-        """Posterior probability that each pair is a match."""
-        logit = self.log_bayes_factor(gamma) + np.log(self.prior) - np.log1p(-self.prior)
-        return (1.0 / (1.0 + np.exp(-np.clip(logit, -60, 60)))).astype(np.float32)
+        """Posterior probability that each pair is a match.
+
+        Evaluated :data:`PAIR_CHUNK` rows at a time: the float64 temporaries over 90
+        million candidate pairs would otherwise cost several GB.
+        """
+        bias = np.log(self.prior) - np.log1p(-self.prior)
+        out = np.empty(len(gamma), np.float32)
+        for s in range(0, len(gamma), PAIR_CHUNK):
+            logit = self.log_bayes_factor(gamma[s : s + PAIR_CHUNK]) + bias
+            out[s : s + PAIR_CHUNK] = 1.0 / (1.0 + np.exp(-np.clip(logit, -60, 60)))
+        return out
 
     def to_json(self) -> dict[str, object]:
         return {
