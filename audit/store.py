@@ -16,6 +16,7 @@ gapless and every process extends the same tree. Proofs read O(log n) rows of
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -161,6 +162,8 @@ class AuditLog:
         self.signer = signer
         self.policy = policy
         self._reader, self._writer = make_engines(url)
+        self._newest: StoredCheckpoint | None = None
+        self._newest_lock = threading.Lock()
         if create:
             migrate(self._writer)
 
@@ -184,13 +187,15 @@ class AuditLog:
         if not entries:
             return []
         with self._writer.begin() as conn:
-            return self._append_locked(conn, entries)
+            results, newest = self._append_locked(conn, entries)
+        self._remember(newest)  # only after COMMIT: a rolled-back checkpoint is never handed out
+        return results
 
-    def _append_locked(self, conn: sa.Connection, entries: Sequence[Entry]) -> list[AppendResult]:
-        head_q = sa.select(head_table.c.size).where(head_table.c.id == 1)
-        if conn.dialect.name == "postgresql":
-            head_q = head_q.with_for_update()
-        size = conn.execute(head_q).scalar_one()
+    def _append_locked(
+        self, conn: sa.Connection, entries: Sequence[Entry]
+    ) -> tuple[list[AppendResult], StoredCheckpoint | None]:
+        """Append under the head lock; also returns the newest checkpoint as of this transaction."""
+        size = _locked_size(conn)
         frontier_keys = merkle.perfect_pieces(0, size)
         found = _fetch_perfect(conn, frontier_keys)
         try:
@@ -227,13 +232,15 @@ class AuditLog:
         _insert_many(conn, entry_table, entry_rows)
         _insert_many(conn, section_table, section_rows)
         _insert_many(conn, tree_table, tree_rows)
-        conn.execute(head_table.update().where(head_table.c.id == 1).values(size=new_size))
-        if self.signer is not None:
-            last = _latest_checkpoint(conn)
-            last_size = last.size if last else 0
-            if new_size - last_size >= self.policy.every_entries:
-                self._sign_locked(conn, new_size, crange.root(), last, now_us)
-        return results
+        ph = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        conn.exec_driver_sql(f"UPDATE audit_head SET size = {ph} WHERE id = 1", (new_size,))
+        if self.signer is None:
+            return results, None
+        last = _latest_checkpoint(conn)
+        last_size = last.size if last else 0
+        if new_size - last_size >= self.policy.every_entries:
+            last = self._sign_locked(conn, new_size, crange.root(), last, now_us)
+        return results, last
 
     # ---- checkpoints -------------------------------------------------------------
 
@@ -244,20 +251,25 @@ class AuditLog:
         with self._writer.begin() as conn:
             size = _locked_size(conn)
             last = _latest_checkpoint(conn)
-            if last is not None and last.size == size:
-                return last
-            if size == 0:
-                raise CheckpointError("the log is empty; nothing to checkpoint")
-            root = merkle.tree_root(size, _ConnSource(conn))
-            return self._sign_locked(conn, size, root, last, _now_us())
+            if last is None or last.size != size:
+                if size == 0:
+                    raise CheckpointError("the log is empty; nothing to checkpoint")
+                root = merkle.tree_root(size, _ConnSource(conn))
+                last = self._sign_locked(conn, size, root, last, _now_us())
+        self._remember(last)
+        return last
 
     def checkpoint_if_due(self) -> StoredCheckpoint | None:
         """Sign when the log grew and the newest checkpoint is older than ``policy.every_seconds``."""
         if self.signer is None:
             return None
+        known = self._newest
+        if known is not None and _now_us() - known.issued_at_us < self.policy.every_seconds * 1_000_000:
+            return None  # not due: a newer checkpoint from another process only makes it less due
         with self._reader.connect() as conn:
             size = conn.execute(sa.select(head_table.c.size).where(head_table.c.id == 1)).scalar_one()
             last = _latest_checkpoint(conn)
+        self._remember(last)
         if size == 0 or (last is not None and last.size >= size):
             return None
         if last is not None and _now_us() - last.issued_at_us < self.policy.every_seconds * 1_000_000:
@@ -286,8 +298,30 @@ class AuditLog:
         return row
 
     def latest_checkpoint(self) -> StoredCheckpoint | None:
+        """The newest checkpoint in the database (a read)."""
         with self._reader.connect() as conn:
-            return _latest_checkpoint(conn)
+            latest = _latest_checkpoint(conn)
+        self._remember(latest)
+        return latest
+
+    def newest_checkpoint(self) -> StoredCheckpoint | None:
+        """The newest checkpoint as of this instance's last append, signature or read: no query.
+
+        Every append reads the newest checkpoint inside its transaction, under the head
+        lock that also serialises other processes' appends and checkpoints, so after an
+        entry is appended this is at least as new as any checkpoint that existed when the
+        entry was committed: what a receipt and a department witness need. A checkpoint
+        signed elsewhere later is seen at this instance's next append. ``None`` until this
+        instance has seen one.
+        """
+        return self._newest
+
+    def _remember(self, checkpoint: StoredCheckpoint | None) -> None:
+        if checkpoint is None:
+            return
+        with self._newest_lock:
+            if self._newest is None or checkpoint.size > self._newest.size:
+                self._newest = checkpoint
 
     def checkpoints(self, min_size: int = 0, max_size: int | None = None) -> list[StoredCheckpoint]:
         q = sa.select(checkpoint_table).where(checkpoint_table.c.size >= min_size).order_by(checkpoint_table.c.size)
@@ -442,12 +476,14 @@ def _checked_size(conn: sa.Connection, size: int | None) -> int:
 
 
 def _locked_size(conn: sa.Connection) -> int:
-    q = sa.select(head_table.c.size).where(head_table.c.id == 1)
-    if conn.dialect.name == "postgresql":
-        q = q.with_for_update()
-    return conn.execute(q).scalar_one()
+    """The head's size, locked for this transaction (PostgreSQL row lock; SQLite holds the write lock)."""
+    lock = " FOR UPDATE" if conn.dialect.name == "postgresql" else ""
+    return int(conn.exec_driver_sql(f"SELECT size FROM audit_head WHERE id = 1{lock}").scalar_one())
 
 
 def _latest_checkpoint(conn: sa.Connection) -> StoredCheckpoint | None:
-    r = conn.execute(sa.select(checkpoint_table).order_by(checkpoint_table.c.size.desc()).limit(1)).first()
-    return StoredCheckpoint(r.size, r.root_hash, r.note, r.issued_at_us) if r else None
+    """Raw SQL: this runs in every append transaction, and building the expression cost more than the query."""
+    r = conn.exec_driver_sql(
+        "SELECT size, root_hash, note, issued_at_us FROM audit_checkpoint ORDER BY size DESC LIMIT 1"
+    ).first()
+    return StoredCheckpoint(int(r[0]), bytes(r[1]), r[2], int(r[3])) if r else None

@@ -215,7 +215,8 @@ def _client_process(
     conn: Any,
 ) -> None:
     try:
-        conn.send(asyncio.run(_run_clients(address, plans, tls, warmup, seconds, rate)))
+        samples = asyncio.run(_run_clients(address, plans, tls, warmup, seconds, rate))
+        conn.send((samples, time.process_time()))  # the callers' own CPU seconds, reported with the samples
     except Exception as exc:  # noqa: BLE001
         conn.send(f"error: {type(exc).__name__}: {exc}")
 
@@ -444,6 +445,7 @@ class ModeResult:
     details: tuple[str, ...]
     hub_cpu_ms: float  # CPU time of the hub process per answered profile (warm-up included)
     adapters_cpu_ms: float  # the same for the adapters' process
+    callers_cpu_ms: float  # the same for the callers' process (all three share the machine's cores)
     gc: str  # garbage-collector pauses in the hub process during warm-up and measurement
 
 
@@ -501,16 +503,18 @@ def _audit_latencies(runtime: Any, first: int) -> dict[str, float]:
     return out
 
 
-def _start_py_spy(args: argparse.Namespace, mode: str) -> tuple[subprocess.Popen[bytes], Path] | None:
-    """py-spy on this process (the hub: event loop and worker threads), for the measured window."""
+def _start_py_spy(
+    args: argparse.Namespace, mode: str, pid: int | None = None, label: str = ""
+) -> tuple[subprocess.Popen[bytes], Path] | None:
+    """py-spy on this process (the hub: event loop and worker threads), or on ``pid``, for the measured window."""
     if not args.py_spy:
         return None
-    out = Path(f"{args.py_spy}-{mode.replace(' ', '-')}.txt")
+    out = Path(f"{args.py_spy}{label}-{mode.replace(' ', '-')}.txt")
     command = [
         "py-spy",
         "record",
         "--pid",
-        str(os.getpid()),
+        str(pid or os.getpid()),
         "--format",
         "raw",
         "--threads",
@@ -617,6 +621,7 @@ def run_mode(
         cpu_before = (_cpu_seconds(os.getpid()), _cpu_seconds(adapters.proc.pid))
         proc.start()
         spy = _start_py_spy(args, mode)
+        adapter_spy = _start_py_spy(args, mode, adapters.proc.pid, "-adapters") if args.py_spy_adapters else None
         budget = args.warmup + args.seconds + 120
         with GcPauses() as gc_pauses:
             got = parent.recv() if parent.poll(budget) else "error: clients did not report in time"
@@ -626,6 +631,8 @@ def run_mode(
             proc.terminate()
             proc.join(10)
         profile_text = _stop_py_spy(spy)
+        if adapter_spy is not None:
+            profile_text += "\n---- adapters process ----\n" + _stop_py_spy(adapter_spy)
         if profiler is not None:
             loop.call(profiler.disable)
             buffer = io.StringIO()
@@ -635,6 +642,7 @@ def run_mode(
             profile_text += buffer.getvalue()
         if isinstance(got, str):
             raise SystemExit(got)
+        got, callers_cpu = got
         samples: list[Sample] = [s for s in got if 0 <= s.started < args.seconds]
         # wait for the appender to flush the last entries, then read the hub-side latencies
         time.sleep(0.5)
@@ -677,6 +685,7 @@ def run_mode(
         details=tuple(sorted({f"{s.code} ({s.kind}): {s.detail}" for s in samples if s.code != "OK"}))[:5],
         hub_cpu_ms=(cpu_after[0] - cpu_before[0]) * 1000 / answered,
         adapters_cpu_ms=(cpu_after[1] - cpu_before[1]) * 1000 / answered,
+        callers_cpu_ms=callers_cpu * 1000 / answered,
         gc=gc_pauses.summary(),
     )
     return result, by_grid
@@ -736,6 +745,11 @@ def main() -> int:
         metavar="PREFIX",
         help="also sample the whole hub process (all threads) with py-spy during each measured window; "
         "writes PREFIX-<mode>.txt (collapsed stacks) and prints the top frames",
+    )
+    parser.add_argument(
+        "--py-spy-adapters",
+        action="store_true",
+        help="with --py-spy: also sample the adapters' process (PREFIX-adapters-MODE.txt)",
     )
     parser.add_argument(
         "--py-spy-gil",
@@ -835,7 +849,7 @@ def main() -> int:
     )
     print(
         "| mode | profiles/s | p50 ms | p99 ms | errors | hub p50 / p99 ms | "
-        "adapter critical path p50 ms | hub overhead p50 / p99 ms | CPU ms per profile: hub / adapters |"
+        "adapter critical path p50 ms | hub overhead p50 / p99 ms | CPU ms per profile: hub / adapters / callers |"
     )
     print("|---|---:|---:|---:|---|---:|---:|---:|---:|")
     for r in results:
@@ -843,7 +857,7 @@ def main() -> int:
         print(
             f"| {r.mode} | {r.ok / r.seconds:,.1f} | {r.p50:,.1f} | {r.p99:,.1f} | {errors} | "
             f"{r.hub_p50:,.1f} / {r.hub_p99:,.1f} | {r.critical_p50:,.1f} | {r.overhead_p50:,.1f} / {r.overhead_p99:,.1f} | "
-            f"{r.hub_cpu_ms:.1f} / {r.adapters_cpu_ms:.1f} |"
+            f"{r.hub_cpu_ms:.1f} / {r.adapters_cpu_ms:.1f} / {r.callers_cpu_ms:.1f} |"
         )
     for r in results:
         print(

@@ -6,16 +6,26 @@ and the HS256-with-public-key confusion (RFC 8725 section 2.1, 3.1) cannot pass.
 The key comes from the configured key set by ``kid``; issuer, audience, expiry,
 not-before and issued-at are checked with a small leeway, and the token may not
 live longer than ``max_lifetime_seconds`` (short-lived tokens only).
+
+A caller sends the same token with every request until it expires, so a token
+that verified is remembered (bounded LRU, keyed by the exact token text) and
+answered without a second signature check, as long as it has not expired and
+its ``kid`` still names the very key that verified it. Nothing else about a
+verified token can change with time.
 """
 
 from __future__ import annotations
 
+import threading
+import time
+from collections import OrderedDict
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import jwt
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from hub.auth import claims as claim_checks
 from hub.auth.caller import DEFAULT_KNOWN_ROLES, Caller
@@ -40,6 +50,17 @@ if TYPE_CHECKING:
 
 ALGORITHM = "EdDSA"
 MAX_TOKEN_BYTES = 8192
+VERIFIED_TOKENS_KEPT = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class _Verified:
+    """A token that passed every check: who it speaks for, and what could still void it."""
+
+    caller: Caller
+    key: Ed25519PublicKey
+    kid: str
+    expires: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,11 +92,16 @@ class TokenVerifier:
         self.settings = settings
         self.key_set = key_set
         self._known_roles: Collection[str] = frozenset(settings.known_roles)
+        self._verified: OrderedDict[str, _Verified] = OrderedDict()
+        self._lock = threading.Lock()
 
     def verify(self, token: str) -> Caller:
         """Return the caller the token speaks for, or raise an :class:`AuthError` subclass."""
         if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_BYTES:
             raise MalformedToken(f"bearer token must be a JWT of at most {MAX_TOKEN_BYTES} characters")
+        known = self._known(token)
+        if known is not None:
+            return known
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
@@ -103,7 +129,28 @@ class TokenVerifier:
             )
         except jwt.PyJWTError as exc:
             raise _translate(exc) from None
-        return self._caller(payload)
+        caller = self._caller(payload)
+        self._remember(token, _Verified(caller, key, kid, float(payload["exp"])))
+        return caller
+
+    def _known(self, token: str) -> Caller | None:
+        """The caller of a token verified before, unless it expired or its key was removed or
+        replaced since (then the full check runs and says why)."""
+        with self._lock:
+            hit = self._verified.get(token)
+            if hit is None:
+                return None
+            if time.time() > hit.expires + self.settings.leeway_seconds or self.key_set.get(hit.kid) is not hit.key:
+                del self._verified[token]
+                return None
+            self._verified.move_to_end(token)
+            return hit.caller
+
+    def _remember(self, token: str, verified: _Verified) -> None:
+        with self._lock:
+            self._verified[token] = verified
+            if len(self._verified) > VERIFIED_TOKENS_KEPT:
+                self._verified.popitem(last=False)
 
     def _caller(self, payload: dict[str, Any]) -> Caller:
         claim_checks.require(payload)

@@ -20,6 +20,7 @@ from audit.store import AuditLog
 from pingan.v1 import adapter_pb2
 
 WITNESS_SIZE_KEY = "pingan-witness-size"
+_PROOFS_KEPT = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,14 +37,32 @@ class WitnessSource:
     def __init__(self, log: AuditLog) -> None:
         self._log = log
         self._accepted: dict[str, int] = {}
+        self._proofs: dict[tuple[int, int], list[bytes]] = {}  # (from, to) -> proof; departments share them
         self._lock = threading.Lock()
 
-    def head(self) -> SignedHead:
-        """The newest checkpoint; signs one now when there is none yet (never of an empty log)."""
-        latest = self._log.latest_checkpoint()
+    def known_head(self) -> SignedHead | None:
+        """The newest checkpoint as of the access's intent entry, without a query.
+
+        The intent entry is appended before any fetch, and every append reads the
+        newest checkpoint in its transaction (:meth:`AuditLog.newest_checkpoint`).
+        ``None`` when there is none yet: then :meth:`head` signs one.
+        """
+        latest = self._log.newest_checkpoint()
+        return None if latest is None or latest.size == 0 else SignedHead(latest.note, latest.size)
+
+    def head(self, fresh: bool = False) -> SignedHead:
+        """The newest checkpoint (read from the database when ``fresh``); signs one now when
+        there is none yet (never of an empty log)."""
+        latest = self._log.latest_checkpoint() if fresh else self._log.newest_checkpoint()
         if latest is None or latest.size == 0:
             latest = self._log.checkpoint()
         return SignedHead(latest.note, latest.size)
+
+    def ready(self, department: str, head: SignedHead) -> bool:
+        """Whether :meth:`witness` for this department needs no database read."""
+        with self._lock:
+            from_size = self._accepted.get(department, 0)
+            return not 0 < from_size < head.size or (from_size, head.size) in self._proofs
 
     def witness(
         self, department: str, entry_index: int, head: SignedHead, from_size: int | None = None
@@ -53,10 +72,24 @@ class WitnessSource:
                 from_size = self._accepted.get(department, 0)
         proof: list[bytes] = []
         if 0 < from_size < head.size:
-            proof = self._log.consistency_proof(from_size, head.size)
+            proof = self._proof(from_size, head.size)
         return adapter_pb2.AuditWitness(
             checkpoint=head.note, entry_index=entry_index, consistency_proof=proof, proof_from_size=from_size
         )
+
+    def _proof(self, size1: int, size2: int) -> list[bytes]:
+        """RFC 9162 section 2.1.4.1 consistency proof, kept for the other departments that
+        accepted the same checkpoint (the log is append-only, so a proof never changes)."""
+        with self._lock:
+            cached = self._proofs.get((size1, size2))
+        if cached is not None:
+            return cached
+        proof = self._log.consistency_proof(size1, size2)
+        with self._lock:
+            if len(self._proofs) >= _PROOFS_KEPT:
+                self._proofs.pop(next(iter(self._proofs)))
+            self._proofs[(size1, size2)] = proof
+        return proof
 
     def accepted(self, department: str, size: int) -> None:
         with self._lock:

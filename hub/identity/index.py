@@ -109,12 +109,38 @@ def _new_household_id() -> str:
     return "h-" + secrets.token_hex(8)
 
 
+# Statements a profile request runs, built once: constructing the expression cost more
+# than running it (docs/benchmarks.md, "Profile load").
+_RECORDS_OF = (
+    sa.select(store.records.c.department, store.records.c.dataset, store.records.c.local_record_id)
+    .where((store.records.c.person_id == sa.bindparam("person_id")) & store.records.c.deleted.is_(False))
+    .order_by(store.records.c.department, store.records.c.dataset, store.records.c.local_record_id)
+)
+_PERSON = sa.select(
+    store.persons.c.person_id,
+    store.persons.c.household_id,
+    store.persons.c.migrant,
+    store.persons.c.jurisdiction,
+    store.persons.c.groups,
+    sa.select(sa.func.count())
+    .where((store.records.c.person_id == store.persons.c.person_id) & store.records.c.deleted.is_(False))
+    .scalar_subquery()
+    .label("record_count"),
+).where((store.persons.c.person_id == sa.bindparam("person_id")) & store.persons.c.active.is_(True))
+_HOUSEHOLD_MEMBERS = (
+    sa.select(store.persons.c.person_id)
+    .where((store.persons.c.household_id == sa.bindparam("household_id")) & store.persons.c.active.is_(True))
+    .order_by(store.persons.c.person_id)
+)
+
+
 @dataclass(slots=True)
 class _Loaded:
     """In-memory state of the last resolution (for lookups)."""
 
     person_ids: list[str]  # per cluster label index
     matcher: Matcher
+    scheme: ExpectedScheme  # what query encodings must have; changes only with a batch, which unloads this
 
 
 class IdentityIndex:
@@ -356,7 +382,9 @@ class IdentityIndex:
                 sa.delete(store.settings).where(store.settings.c.key == "model")
             )
             conn.execute(sa.insert(store.settings).values(key="model", value=json.dumps(res.model.to_json())))
-        self._loaded = _Loaded(person_ids, Matcher(mx, person_index, res.model, self._threshold))
+        self._loaded = _Loaded(
+            person_ids, Matcher(mx, person_index, res.model, self._threshold), self.expected_scheme()
+        )
         return ResolveSummary(
             records=mx.n,
             persons=len(person_ids),
@@ -496,6 +524,7 @@ class IdentityIndex:
         with self._engine.connect() as conn:
             _ids, previous, _extras, mx = self._load(conn)
             stored = self._setting(conn, "model")
+            scheme_json = self._setting(conn, "scheme")
         if stored is None or any(p is None for p in previous):
             raise IdentityError("the identity index has not been resolved yet; run resolve() first")
         person_ids = sorted({p for p in previous if p})
@@ -506,14 +535,15 @@ class IdentityIndex:
             raise IdentityError(
                 "the stored model was fitted on other comparison features (an older scheme); run resolve() again"
             )
-        self._loaded = _Loaded(person_ids, Matcher(mx, labels, model, self._threshold))
+        scheme = ExpectedScheme.from_json(json.loads(scheme_json)) if scheme_json else self._configured
+        self._loaded = _Loaded(person_ids, Matcher(mx, labels, model, self._threshold), scheme)
         return self._loaded
 
     def lookup(self, encoding: linkage_pb2.LinkageEncoding) -> list[PersonMatch]:
         """Persons a query encoding (from an adapter's Tokenize) matches, best first."""
-        validate_encoding(encoding, self.expected_scheme(), "query encoding")
         loaded = self._ensure_loaded()
-        q = RecordMatrix.from_records([EncodedRecord.from_encoding(encoding)], self.expected_scheme().bloom_bits)
+        validate_encoding(encoding, loaded.scheme, "query encoding")
+        q = RecordMatrix.from_records([EncodedRecord.from_encoding(encoding)], loaded.scheme.bloom_bits)
         return [PersonMatch(loaded.person_ids[m.label], m.probability) for m in loaded.matcher.match(q)]
 
     def person_of(self, department: str, dataset: str, local_record_id: str) -> str | None:
@@ -527,36 +557,23 @@ class IdentityIndex:
 
     def records_of(self, person_id: str) -> list[RecordRef]:
         """The department records of a person."""
-        r = store.records.c
         with self._engine.connect() as conn:
-            rows = conn.execute(
-                sa.select(r.department, r.dataset, r.local_record_id)
-                .where((r.person_id == person_id) & r.deleted.is_(False))
-                .order_by(r.department, r.dataset, r.local_record_id)
-            ).all()
+            rows = conn.execute(_RECORDS_OF, {"person_id": person_id}).all()
         return [RecordRef(*row) for row in rows]
 
     def person(self, person_id: str) -> PersonInfo | None:
-        """Derived facts about an active person, or ``None``."""
-        p = store.persons.c
+        """Derived facts about an active person, or ``None`` (one query: the record count is a subquery)."""
         with self._engine.connect() as conn:
-            row = conn.execute(
-                sa.select(store.persons).where((p.person_id == person_id) & p.active.is_(True))
-            ).mappings().first()
-            if row is None:
-                return None
-            count = conn.execute(
-                sa.select(sa.func.count()).where(
-                    (store.records.c.person_id == person_id) & store.records.c.deleted.is_(False)
-                )
-            ).scalar()
+            row = conn.execute(_PERSON, {"person_id": person_id}).first()
+        if row is None:
+            return None
         return PersonInfo(
-            person_id=row["person_id"],
-            household_id=row["household_id"],
-            migrant=bool(row["migrant"]),
-            jurisdiction=row["jurisdiction"],
-            groups=tuple(int(g) for g in row["groups"].split(",") if g),
-            records=int(count or 0),
+            person_id=row.person_id,
+            household_id=row.household_id,
+            migrant=bool(row.migrant),
+            jurisdiction=row.jurisdiction,
+            groups=tuple(int(g) for g in row.groups.split(",") if g),
+            records=int(row.record_count or 0),
         )
 
     def persons(self) -> list[str]:
@@ -572,15 +589,8 @@ class IdentityIndex:
 
     def household_members(self, household_id: str) -> list[str]:
         """Active persons of a household."""
-        p = store.persons.c
         with self._engine.connect() as conn:
-            return list(
-                conn.execute(
-                    sa.select(p.person_id)
-                    .where((p.household_id == household_id) & p.active.is_(True))
-                    .order_by(p.person_id)
-                ).scalars()
-            )
+            return list(conn.execute(_HOUSEHOLD_MEMBERS, {"household_id": household_id}).scalars())
 
     def events_since(self, seq: int = 0) -> list[IdentityEvent]:
         """Merge and split events with ``seq`` greater than the given one, oldest first."""

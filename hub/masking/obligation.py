@@ -38,10 +38,16 @@ def _split(obligation: Mapping[str, object]) -> tuple[str, dict[str, object]]:
     return name, params
 
 
-@functools.lru_cache(maxsize=256)
-def _signature(operator: Callable[..., object]) -> inspect.Signature:
-    """Operators are module-level functions: their signatures never change (computing one is slow)."""
-    return inspect.signature(operator)
+@functools.lru_cache(maxsize=1024)
+def _bind_error(operator: Callable[..., object], names: frozenset[str]) -> str:
+    """Why ``operator(value, context, **params)`` cannot be called with these parameter names
+    ("" when it can). Binding depends only on the names, and obligations repeat a few
+    name sets, so the (slow) signature check runs once per operator and name set."""
+    try:
+        inspect.signature(operator).bind(None, None, **dict.fromkeys(names))
+    except TypeError as exc:
+        return str(exc)
+    return ""
 
 
 def apply_obligation(
@@ -60,11 +66,10 @@ def apply_obligation(
     operator = OPERATORS.get(name)
     if operator is None:
         raise MaskingError(f"unknown masking operator {name!r}; known: {', '.join(operator_names())}")
-    try:
-        _signature(operator).bind(value, context, **params)
-    except TypeError as exc:
+    unbound = _bind_error(operator, frozenset(params))
+    if unbound:
         # Unknown or missing keyword parameters: the message names parameters, never the value.
-        raise MaskingError(f"{name}: bad parameters {sorted(params)}: {exc}") from None
+        raise MaskingError(f"{name}: bad parameters {sorted(params)}: {unbound}")
     try:
         masked = operator(value, context, **params)
     except MaskingError:

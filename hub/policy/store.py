@@ -7,6 +7,7 @@ keep the hub's person id, jurisdiction paths and whether a justification was giv
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
+from hub.database import insert_rows
 from hub.policy.bundle import PolicyBundle
 from hub.policy.decision_point import DecisionRecord, SectionInputs
 from hub.policy.errors import AdministrationError, NotFoundError
@@ -125,6 +127,12 @@ def _utc(dt: datetime | None) -> datetime | None:
 
 
 _DECISION_LOG: sa.Table = PolicyDecisionLogRow.__table__  # type: ignore[assignment]
+
+
+@functools.lru_cache(maxsize=1024)
+def _fields_json(fields: tuple[FieldInfo, ...]) -> str:
+    """A dataset's field list as logged: the same few lists recur in every decision."""
+    return json.dumps([{"name": f.name, "category": f.category, "grade": f.grade, "type": f.type} for f in fields])
 
 
 class PolicyStore:
@@ -256,13 +264,13 @@ class PolicyStore:
                 "purpose": i.purpose[:64], "justification_provided": i.justification_provided, "person_ref": i.person_ref[:64],
                 "person_jurisdiction": i.person_jurisdiction[:128], "groups": json.dumps(list(i.groups)),
                 "department": i.department[:64], "dataset": i.dataset[:64],
-                "fields": json.dumps([{"name": f.name, "category": f.category, "grade": f.grade, "type": f.type} for f in i.fields]),
+                "fields": _fields_json(i.fields),
                 "request_time": i.time[:40], "emergency": i.emergency, "allow": r.allow,
                 "outcome": json.dumps(r.outcome, ensure_ascii=False, sort_keys=True),
             })
-        # Core executemany, not an ORM bulk insert: this runs for every profile.
+        # The driver's executemany, not an ORM bulk insert: this runs for every profile.
         with self.engine.begin() as conn:
-            conn.execute(_DECISION_LOG.insert(), rows)
+            insert_rows(conn, _DECISION_LOG, rows)
 
     def recent_decisions(self, limit: int) -> list[tuple[SectionInputs, dict, str]]:
         """The last ``limit`` recorded decisions: (inputs, outcome, policy hash), oldest first."""

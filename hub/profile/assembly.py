@@ -163,7 +163,7 @@ class ProfileAssembler:
         before any fetch, which every FetchRecords names for the department's witness check."""
         head = None
         if self._witness is not None and intent_index is not None:
-            head = await asyncio.to_thread(self._witness.head)
+            head = self._witness.known_head() or await asyncio.to_thread(self._witness.head)
         fetched = await asyncio.gather(
             *(self._fetch(plan, purpose, request_id, intent_index, head) for plan in plans)
         )
@@ -210,7 +210,10 @@ class ProfileAssembler:
         client = self._clients[plan.department]
         witness = self._witness if intent_index is not None else None
         if witness is not None and head is not None and intent_index is not None:
-            request.witness.CopyFrom(await asyncio.to_thread(witness.witness, plan.department, intent_index, head))
+            if witness.ready(plan.department, head):
+                request.witness.CopyFrom(witness.witness(plan.department, intent_index, head))
+            else:  # a consistency proof to read: off the event loop
+                request.witness.CopyFrom(await asyncio.to_thread(witness.witness, plan.department, intent_index, head))
         result = await client.fetch(request)
         if witness is not None and head is not None and intent_index is not None:
             if result.code == grpc.StatusCode.FAILED_PRECONDITION:
@@ -218,7 +221,7 @@ class ProfileAssembler:
                 # has not proved from (it names the size), or a concurrent request already showed
                 # it a newer checkpoint than ours. A forked or rewritten log fails again.
                 asked = requested_size(result.trailers)
-                fresh = await asyncio.to_thread(witness.head)
+                fresh = await asyncio.to_thread(witness.head, True)
                 if asked is not None or fresh.size > head.size:
                     head = fresh if fresh.size > head.size else head
                     retry = await asyncio.to_thread(witness.witness, plan.department, intent_index, head, asked)

@@ -8,7 +8,6 @@ AES-GCM under the auditors' key before it enters the entry.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from dataclasses import dataclass
@@ -55,19 +54,15 @@ class AuditRecorder:
         except Exception as exc:  # noqa: BLE001 - any storage failure means: no entry, no data
             log.error("audit append failed (%s); request refused", type(exc).__name__)
             raise unavailable("the audit log is unavailable; no data can be released until it is back") from None
-        checkpoint = await asyncio.to_thread(self._latest_note) if with_checkpoint else ""
-        return Receipt(result.index, checkpoint)
+        return Receipt(result.index, self._latest_note() if with_checkpoint else "")
 
     def append_blocking(self, entry: Entry, timeout: float = 30.0) -> int:
         """Append from a worker thread (policy administration, linkage); returns the index."""
         return self._appender.submit(entry).result(timeout).index
 
     def _latest_note(self) -> str:
-        try:
-            latest = self.log.latest_checkpoint()
-        except Exception:  # noqa: BLE001 - the entry is stored; a missing checkpoint is not fatal
-            log.warning("could not read the latest checkpoint")
-            return ""
+        """The newest checkpoint as of the append just made (read inside its transaction; no query)."""
+        latest = self.log.newest_checkpoint()
         return latest.note if latest is not None else ""
 
     def close(self) -> None:

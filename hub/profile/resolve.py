@@ -18,6 +18,7 @@ from hub.departments.client import DepartmentClient
 from hub.identity.index import IdentityIndex, PersonInfo
 from hub.profile.request import PersonLookup
 from pingan.serving import StatusError, unavailable
+from pingan.v1 import linkage_pb2
 
 # A match is accepted when its posterior is at least this and clearly ahead of the next.
 MIN_PROBABILITY = 0.9
@@ -50,20 +51,21 @@ class PersonResolver:
             return Resolved(info, 1.0)
         assert lookup.identity is not None
         encoding = await self._tokenize(lookup, request_id)
-        matches = await asyncio.to_thread(self._index.lookup, encoding)
-        matches = sorted(matches, key=lambda m: m.probability, reverse=True)
+        # one worker-thread hop for the match and the person read (each hop costs event-loop time)
+        return await asyncio.to_thread(self._match, encoding, lookup.kind.replace("_", " "))
+
+    def _match(self, encoding: linkage_pb2.LinkageEncoding, asked_by: str) -> Resolved:
+        matches = sorted(self._index.lookup(encoding), key=lambda m: m.probability, reverse=True)
         if not matches or matches[0].probability < MIN_PROBABILITY:
-            raise PersonNotFound(f"no person matches this {lookup.kind.replace('_', ' ')}")
+            raise PersonNotFound(f"no person matches this {asked_by}")
         if len(matches) > 1 and matches[0].probability - matches[1].probability < MIN_MARGIN:
-            raise PersonNotFound(
-                f"several persons match this {lookup.kind.replace('_', ' ')}; ask by ID number or person id",
-            )
-        info = await asyncio.to_thread(self._index.person, matches[0].person_id)
+            raise PersonNotFound(f"several persons match this {asked_by}; ask by ID number or person id")
+        info = self._index.person(matches[0].person_id)
         if info is None:  # merged or split between lookup and read
             raise unavailable("the identity index changed during the request; retry")
         return Resolved(info, matches[0].probability)
 
-    async def _tokenize(self, lookup: PersonLookup, request_id: str):  # type: ignore[no-untyped-def]
+    async def _tokenize(self, lookup: PersonLookup, request_id: str) -> linkage_pb2.LinkageEncoding:
         reasons = []
         for client in self._clients:
             result = await client.tokenize(request_id, lookup.identity)  # type: ignore[arg-type]

@@ -249,3 +249,24 @@ def test_migrations_use_their_own_version_table_and_are_idempotent(database_url:
     engine.dispose()
     assert {"audit_entry", "audit_section", "audit_tree", "audit_checkpoint", "audit_head"} <= tables
     assert not {t for t in tables if not t.startswith("audit_") and t != "alembic_version_audit"}
+
+
+def test_newest_checkpoint_is_known_after_each_append_without_a_query(database_url: str, signer) -> None:  # type: ignore[no-untyped-def]
+    """Receipts and department witnesses read ``newest_checkpoint``: it must be current as of
+    this instance's last append, including checkpoints another process signed meanwhile."""
+    log = _log(database_url, signer, every=10)
+    assert log.newest_checkpoint() is None
+    log.append_many([make_access(j) for j in range(10)])
+    signed = log.newest_checkpoint()
+    assert signed is not None and signed.size == 10 and signed == log.latest_checkpoint()
+    other = _log(database_url, signer, every=10)  # another replica (or `pingan audit checkpoint`)
+    other.append_many([make_access(j) for j in range(10, 13)])
+    assert other.checkpoint().size == 13
+    assert log.newest_checkpoint().size == 10  # not seen yet: no query was made
+    log.append(make_access(13))  # the next append reads it under the head lock
+    newest = log.newest_checkpoint()
+    assert newest is not None and newest.size == 13
+    assert verify_checkpoint(signer.verifier, newest.note, ORIGIN).size == 13
+    other.close()
+    log.close()
+

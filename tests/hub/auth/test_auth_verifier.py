@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -321,3 +322,37 @@ def test_refusal_messages_never_echo_the_token_or_claims(
     with pytest.raises(AuthError) as info:
         verifier.verify(token)
     assert "secret-user-77" not in str(info.value) and token not in str(info.value)
+
+
+# ---- verified-token cache: a token is checked once, but never outlives its expiry or its key ----
+
+
+def test_a_verified_token_is_answered_again_until_it_expires(signing_key: GeneratedKey, make_token: MakeToken) -> None:
+    verifier = TokenVerifier(
+        VerifierSettings(issuer=ISSUER, audience=AUDIENCE, leeway_seconds=0), load_key_set(signing_key.jwks_file)
+    )
+    token = make_token(ttl=timedelta(seconds=1))
+    first = verifier.verify(token)
+    assert verifier.verify(token) == first
+    while utc_now() <= first.expires_at + timedelta(milliseconds=50):
+        time.sleep(0.05)
+    assert _reason(verifier, token) == "expired"  # the remembered verification is void at expiry
+
+
+def test_a_remembered_token_is_refused_once_its_key_leaves_the_key_set(
+    verifier: TokenVerifier, make_token: MakeToken, tmp_path: Path
+) -> None:
+    token = make_token()
+    verifier.verify(token)
+    verifier.key_set = load_key_set(generate_signing_key(tmp_path / "rotated").jwks_file)
+    assert _reason(verifier, token) == "unknown_key"
+
+
+def test_an_edited_copy_of_a_remembered_token_is_still_checked(verifier: TokenVerifier, make_token: MakeToken) -> None:
+    token = make_token()
+    verifier.verify(token)
+    header_b64, _, signature = token.split(".")
+    _, payload, _ = _segments(token)
+    payload["roles"] = ["justice_officer"]
+    assert _reason(verifier, f"{header_b64}.{_b64(json.dumps(payload).encode())}.{signature}") == "bad_signature"
+

@@ -52,3 +52,31 @@ def test_requested_size_is_read_from_trailing_metadata() -> None:
     assert requested_size(((WITNESS_SIZE_KEY, "120"),)) == 120
     assert requested_size((("other", "1"),)) is None
     assert requested_size(((WITNESS_SIZE_KEY, "not-a-number"),)) is None
+
+
+def test_head_is_known_after_the_intent_append_and_proofs_are_shared(tmp_path: Path) -> None:
+    """Per profile the hub reads no checkpoint and computes each consistency proof once:
+    the head comes from the intent entry's append, a proof from the first department
+    that needed it."""
+    signer = NoteSigner.generate("pingan-test-audit")
+    log = AuditLog(f"sqlite:///{tmp_path / 'audit.db'}", signer=signer)
+    source = WitnessSource(log)
+    assert source.known_head() is None  # nothing appended or signed yet
+    log.append_many([_entry(n) for n in range(5)])
+    first = source.head()
+    assert source.known_head() == first
+    for department in ("justice", "health"):
+        source.accepted(department, first.size)
+    log.append_many([_entry(n) for n in range(5, 12)])
+    log.checkpoint()
+    second = source.known_head()
+    assert second is not None and second.size == 12
+    assert not source.ready("justice", second) and not source.ready("health", second)
+    w = source.witness("justice", 11, second)
+    assert source.ready("health", second)  # the same proof (5 -> 12) is kept for the other department
+    again = source.witness("health", 11, second)
+    assert list(again.consistency_proof) == list(w.consistency_proof) == log.consistency_proof(5, 12)
+    assert source.ready("civil_affairs", second)  # never accepted anything: needs no proof
+    fresh = source.head(fresh=True)
+    assert fresh == second
+    log.close()
