@@ -91,6 +91,11 @@ class DepartmentClient:
     def name(self) -> str:
         return self.endpoint.name
 
+    @property
+    def described(self) -> adapter_pb2.DescribeResponse | None:
+        """The cached Describe answer, if one was received (no call)."""
+        return self._describe
+
     async def close(self) -> None:
         await self._channel.close()
 

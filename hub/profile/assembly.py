@@ -27,7 +27,7 @@ from hub.identity.index import PersonInfo, RecordRef
 from hub.masking.context import MaskingContext
 from hub.masking.operators import age_band
 from hub.masking.proto_field import mask_field, value_from_proto
-from hub.policy.model import Context, HeaderDecision, HeaderRequest, Resource, SectionDecision, SectionRequest, Subject
+from hub.policy.model import Context, FieldInfo, HeaderDecision, HeaderRequest, Resource, SectionDecision, SectionRequest, Subject
 from hub.profile.schema import HEADER_FIELDS, HEADER_HELPER_FIELD, HEADER_RISK_FIELD, field_infos, group_name
 from pingan.v1 import adapter_pb2, common_pb2, profile_pb2
 
@@ -72,6 +72,21 @@ class Assembly:
     household_members: tuple[str, ...] = ()  # hub person ids listed with the profile
 
 
+@dataclass(frozen=True, slots=True)
+class DatasetSchema:
+    """A dataset as the department described it, with what policy inputs need derived once."""
+
+    spec: adapter_pb2.DatasetSpec
+    fields: tuple[FieldInfo, ...]
+    declared: frozenset[str]
+
+
+def _schemas(described: adapter_pb2.DescribeResponse) -> dict[str, DatasetSchema]:
+    return {
+        d.name: DatasetSchema(d, field_infos(d), frozenset(f.name for f in d.fields)) for d in described.datasets
+    }
+
+
 class ProfileAssembler:
     """Decides, fetches and masks; stateless per request, shared by all requests."""
 
@@ -86,6 +101,8 @@ class ProfileAssembler:
         self._pdp = pdp
         self._masking = masking
         self._witness = witness
+        # per department: the Describe response the schemas were derived from, and the schemas
+        self._schemas: dict[str, tuple[adapter_pb2.DescribeResponse, dict[str, DatasetSchema]]] = {}
 
     # -- planning ---------------------------------------------------------------------------------
 
@@ -105,21 +122,27 @@ class ProfileAssembler:
         for ref in records:
             by_department[ref.department][ref.dataset].append(ref.local_record_id)
         departments = sorted(by_department)
-        described = await asyncio.gather(*(self._describe(d) for d in departments))
+        known = [self._known_schemas(d) for d in departments]
+        if any(k is None for k in known):  # a department not described yet (or not answering)
+            asked = await asyncio.gather(*(self._describe(d) for d, k in zip(departments, known, strict=True) if k is None))
+            answers = iter(asked)
+            described = [k if k is not None else next(answers) for k in known]
+        else:
+            described = known  # type: ignore[assignment]
 
         plans: list[DepartmentPlan] = []
-        pending: list[tuple[DepartmentPlan, str, adapter_pb2.DatasetSpec]] = []
+        pending: list[tuple[DepartmentPlan, str, DatasetSchema]] = []
         requests: list[SectionRequest] = []
         for department, (specs, unavailable) in zip(departments, described, strict=True):
             plan = DepartmentPlan(department, unavailable=unavailable)
             plans.append(plan)
             for name in sorted(by_department[department]):
-                spec = specs.get(name)
-                if spec is None:
+                schema = specs.get(name)
+                if schema is None:
                     continue  # dataset withdrawn by the department since linkage
-                resource = Resource(person.jurisdiction, groups, department, name, field_infos(spec), person.person_id)
+                resource = Resource(person.jurisdiction, groups, department, name, schema.fields, person.person_id)
                 requests.append(SectionRequest(subject, resource, purpose, justification, context, request_id))
-                pending.append((plan, name, spec))
+                pending.append((plan, name, schema))
         header_request = HeaderRequest(subject, person.jurisdiction, groups, purpose, justification, context, request_id)
 
         def decide() -> tuple[list[SectionDecision], HeaderDecision]:
@@ -127,26 +150,37 @@ class ProfileAssembler:
             return self._pdp.decide_many(requests), self._pdp.decide_header(header_request)  # type: ignore[attr-defined]
 
         decisions, header = await asyncio.to_thread(decide)
-        for (plan, name, spec), decision in zip(pending, decisions, strict=True):
-            declared = {f.name for f in spec.fields}
+        for (plan, name, schema), decision in zip(pending, decisions, strict=True):
             header_fields = tuple(
                 f
                 for f, allowed in ((HEADER_RISK_FIELD, header.risk_level), (HEADER_HELPER_FIELD, header.responsible_helper))
-                if allowed and f in declared
+                if allowed and f in schema.declared
             )
             ids = tuple(sorted(by_department[plan.department][name]))
-            plan.datasets.append(DatasetPlan(plan.department, name, ids, spec, decision, header_fields))
+            plan.datasets.append(DatasetPlan(plan.department, name, ids, schema.spec, decision, header_fields))
         return plans, header
 
-    async def _describe(self, department: str) -> tuple[dict[str, adapter_pb2.DatasetSpec], str]:
-        """The department's dataset schemas (cached by the client), or why there are none."""
+    def _known_schemas(self, department: str) -> tuple[dict[str, DatasetSchema], str] | None:
+        """The department's schemas when its client holds a Describe answer (no call), else ``None``."""
         client = self._clients.get(department)
         if client is None:
             return {}, "department has no configured adapter"
+        described = client.described
+        if described is None:
+            return None
+        cached = self._schemas.get(department)
+        if cached is None or cached[0] is not described:
+            cached = (described, _schemas(described))
+            self._schemas[department] = cached
+        return cached[1], ""
+
+    async def _describe(self, department: str) -> tuple[dict[str, DatasetSchema], str]:
+        """The department's dataset schemas (cached by the client), or why there are none."""
+        client = self._clients[department]
         described = await client.describe()
         if not described.ok:
             return {}, f"adapter did not answer Describe ({described.error})"
-        return {d.name: d for d in described.response.datasets}, ""  # type: ignore[union-attr]
+        return self._known_schemas(department) or ({}, "adapter did not answer Describe")
 
     # -- fetching and masking ---------------------------------------------------------------------
 
