@@ -161,10 +161,13 @@ async def _run_clients(
 
     async def client(index: int, plan: CallerPlan) -> None:
         rng = random.Random(SEED * 1000 + index)
+        # Each caller is a different device in the field: its own TCP connection (gRPC would
+        # otherwise share one connection among channels to the same target in this process).
+        options = (("grpc.use_local_subchannel_pool", 1),)
         channel = (
-            grpc.aio.secure_channel(address, credentials)
+            grpc.aio.secure_channel(address, credentials, options=options)
             if credentials is not None
-            else grpc.aio.insecure_channel(address)
+            else grpc.aio.insecure_channel(address, options=options)
         )
         stub = profile_pb2_grpc.ProfileServiceStub(channel)
         metadata = (("authorization", f"Bearer {plan.token}"),)
@@ -301,6 +304,36 @@ def _issue_certificates(root: Path, departments: list[str]) -> Path:
     issue_certificate(ca, name="hub", role="hub", out_dir=tls / "hub")
     issue_certificate(ca, name="bench-clients", role="client", out_dir=tls / "clients")
     return tls
+
+
+def _start_workers(config_path: Path, port: int, count: int) -> list[Any]:
+    """``count`` more hub processes serving ``port`` with the in-process hub (hub/workers.py)."""
+    from hub.workers import run_worker
+
+    context = mp.get_context("spawn")
+    started = []
+    for index in range(1, count + 1):
+        parent, child = context.Pipe(duplex=False)
+        proc = context.Process(target=run_worker, args=(str(config_path), index, -1.0, port, child), daemon=True)
+        proc.start()
+        started.append(proc)
+        if not parent.poll(120):
+            _stop_workers(started)
+            raise SystemExit(f"hub worker {index} did not start")
+        kind, value = parent.recv()
+        if kind != "started":
+            _stop_workers(started)
+            raise SystemExit(f"hub worker {index} could not start: {value}")
+    return started
+
+
+def _stop_workers(workers: list[Any]) -> None:
+    for proc in workers:
+        proc.terminate()
+    for proc in workers:
+        proc.join(15)
+        if proc.is_alive():
+            proc.kill()
 
 
 def _hub_config(
@@ -583,10 +616,13 @@ def run_mode(
 
     adapters = Adapters(root, data, ports, tls_dir, keys.signing_vkey)
     runtime = None
+    workers: list[Any] = []
     loop = LoopThread()
     try:
         checkpoints = (args.checkpoint_every_entries, args.checkpoint_every_seconds)
-        runtime = HubRuntime.create(load_hub_config(_hub_config(root, keys, ports, tls_dir, urls, checkpoints)))
+        config_path = _hub_config(root, keys, ports, tls_dir, urls, checkpoints)
+        runtime = HubRuntime.create(load_hub_config(config_path))
+        runtime.share_port = args.hub_workers > 1
         port = loop.run(runtime.start())
         if link:
             started = time.perf_counter()
@@ -599,6 +635,9 @@ def run_mode(
         if link:
             runtime.policy_store.add_assignments(assignments)
         runtime.pdp.activate(runtime.admin.load_active())
+        # more hub workers on the same port (hub/workers.py), started once linkage and role
+        # assignments are stored, as `pingan hub serve --workers N` runs them
+        workers = _start_workers(config_path, port, args.hub_workers - 1)
         times = AdapterTimes()
         loop.call(lambda: times.instrument(runtime.clients))
         first_entry = runtime.audit_log.size()
@@ -618,14 +657,15 @@ def run_mode(
             args=(f"127.0.0.1:{port}", plans, client_tls, args.warmup, args.seconds, args.rate, child),
             daemon=True,
         )
-        cpu_before = (_cpu_seconds(os.getpid()), _cpu_seconds(adapters.proc.pid))
+        hub_pids = [os.getpid(), *(w.pid for w in workers)]
+        cpu_before = (sum(_cpu_seconds(p) for p in hub_pids), _cpu_seconds(adapters.proc.pid))
         proc.start()
         spy = _start_py_spy(args, mode)
         adapter_spy = _start_py_spy(args, mode, adapters.proc.pid, "-adapters") if args.py_spy_adapters else None
         budget = args.warmup + args.seconds + 120
         with GcPauses() as gc_pauses:
             got = parent.recv() if parent.poll(budget) else "error: clients did not report in time"
-        cpu_after = (_cpu_seconds(os.getpid()), _cpu_seconds(adapters.proc.pid))
+        cpu_after = (sum(_cpu_seconds(p) for p in hub_pids), _cpu_seconds(adapters.proc.pid))
         proc.join(30)
         if proc.is_alive():
             proc.terminate()
@@ -648,6 +688,7 @@ def run_mode(
         time.sleep(0.5)
         hub_ms = _audit_latencies(runtime, first_entry)
     finally:
+        _stop_workers(workers)
         if runtime is not None:
             try:
                 loop.run(runtime.stop())
@@ -747,6 +788,14 @@ def main() -> int:
         "writes PREFIX-<mode>.txt (collapsed stacks) and prints the top frames",
     )
     parser.add_argument(
+        "--hub-workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="hub processes sharing the port, as `pingan hub serve --workers N` (default 1: the in-process hub "
+        "only; the others start after linkage; per-request adapter timings cover the in-process one)",
+    )
+    parser.add_argument(
         "--py-spy-adapters",
         action="store_true",
         help="with --py-spy: also sample the adapters' process (PREFIX-adapters-MODE.txt)",
@@ -842,7 +891,7 @@ def main() -> int:
     print(
         f"persons {args.persons} (seed {SEED}), adapters {len(ports)} ({', '.join(sorted(ports))}), "
         f"{residents} queryable residents in {len(by_grid)} grids ({shared} ID numbers held by more than one "
-        f"hub person), clients {args.clients}, "
+        f"hub person), clients {args.clients}, hub processes {args.hub_workers}, "
         f"{args.seconds:g} s measured after {args.warmup:g} s warm-up per mode"
         + (f", open loop at {args.rate:g} offered profiles/s" if args.rate > 0 else ", closed loop")
         + f"; audit checkpoint every {args.checkpoint_every_entries} entries or {args.checkpoint_every_seconds:g} s"

@@ -188,6 +188,7 @@ class HubRuntime:
         self.gate = CallerGate.from_config(config.auth)
         self.server: grpc.aio.Server | None = None
         self.port = 0
+        self.share_port = False  # set by hub/workers.py: several processes serve one port
         self._tasks: list[asyncio.Task[None]] = []
 
     @classmethod
@@ -304,7 +305,13 @@ class HubRuntime:
             self.alerts,
         )
         server = grpc.aio.server(
-            options=(("grpc.max_receive_message_length", 4 * 1024 * 1024),),
+            options=(
+                ("grpc.max_receive_message_length", 4 * 1024 * 1024),
+                # Off unless this process is one of several workers sharing the port on purpose
+                # (hub/workers.py): a second hub started by mistake must fail to bind, not split
+                # the traffic silently.
+                ("grpc.so_reuseport", 1 if self.share_port else 0),
+            ),
             interceptors=self._caller_interceptors(),
         )
         profile_pb2_grpc.add_ProfileServiceServicer_to_server(profile, server)
@@ -312,28 +319,32 @@ class HubRuntime:
         add_policy_service(server, PolicyAdminService(self.admin, self._subject))  # type: ignore[arg-type]
         health = add_standard_services(server, SERVICE_NAMES, aio=True)
         tls = self.config.tls
-        if tls is None:
-            port = server.add_insecure_port(self.config.hub.listen)
-        else:
-            from pingan.tls import server_credentials
+        try:
+            if tls is None:
+                port = server.add_insecure_port(self.config.hub.listen)
+            else:
+                from pingan.tls import server_credentials
 
-            with self._tls_files():
-                creds = server_credentials(
-                    str(tls.cert_file), str(tls.key_file), str(tls.ca_file), require_client_auth=tls.require_client_cert
-                )
-            port = server.add_secure_port(self.config.hub.listen, creds)
+                with self._tls_files():
+                    creds = server_credentials(
+                        str(tls.cert_file), str(tls.key_file), str(tls.ca_file), require_client_auth=tls.require_client_cert
+                    )
+                port = server.add_secure_port(self.config.hub.listen, creds)
+        except RuntimeError:  # grpc: "Failed to bind to address ..."
+            port = 0
         if port == 0:
             raise ConfigError(str(self.config.source), "hub.listen", "could not bind the address (in use?)")
         await server.start()
         await mark_serving(health, SERVICE_NAMES)
         self.server, self.port = server, port
-        self._tasks.append(asyncio.create_task(self._sync_policy()))
+        self._tasks.append(asyncio.create_task(self._sync_from_database()))
         self.alerts.start()
         heap.settle()
         return port
 
-    async def _sync_policy(self) -> None:
-        """Pick up policy versions and role assignments changed by other replicas or tools."""
+    async def _sync_from_database(self) -> None:
+        """Pick up what other replicas or tools changed: policy versions and role assignments,
+        and a new identity resolution (only one replica or worker runs linkage)."""
         while True:
             await asyncio.sleep(self.config.policy.sync_seconds)
             try:
@@ -341,6 +352,12 @@ class HubRuntime:
                     log.info("policy reloaded: version %s", self.pdp.policy.hash[:12])
             except Exception:  # noqa: BLE001 - keep serving on the version in force; retry next time
                 log.exception("policy reload failed; keeping version %s", self.pdp.policy.hash[:12])
+            try:
+                if await asyncio.to_thread(self.identity.refresh):
+                    log.info("identity index reloaded: resolved by another process")
+                    heap.settle()
+            except Exception:  # noqa: BLE001 - keep answering from the loaded index; retry next time
+                log.exception("identity index reload failed; keeping the loaded one")
 
     async def stop(self, grace: float = 1.0) -> None:
         if self.alerts is not None:

@@ -141,6 +141,7 @@ class _Loaded:
     person_ids: list[str]  # per cluster label index
     matcher: Matcher
     scheme: ExpectedScheme  # what query encodings must have; changes only with a batch, which unloads this
+    generation: str  # the resolution this state comes from (settings key "generation")
 
 
 class IdentityIndex:
@@ -382,8 +383,10 @@ class IdentityIndex:
                 sa.delete(store.settings).where(store.settings.c.key == "model")
             )
             conn.execute(sa.insert(store.settings).values(key="model", value=json.dumps(res.model.to_json())))
+            generation = secrets.token_hex(8)  # other processes reload their lookup state on a change
+            self._put_setting(conn, "generation", generation)
         self._loaded = _Loaded(
-            person_ids, Matcher(mx, person_index, res.model, self._threshold), self.expected_scheme()
+            person_ids, Matcher(mx, person_index, res.model, self._threshold), self.expected_scheme(), generation
         )
         return ResolveSummary(
             records=mx.n,
@@ -521,10 +524,33 @@ class IdentityIndex:
     def _ensure_loaded(self) -> _Loaded:
         if self._loaded is not None:
             return self._loaded
+        self._loaded = self._read_loaded()
+        return self._loaded
+
+    def refresh(self) -> bool:
+        """Reload the lookup state when another process resolved since it was loaded.
+
+        Hub replicas (and the worker processes of ``pingan hub serve --workers``) share
+        one index but only one of them runs linkage; each resolution stores a new
+        ``generation``, and the others call this periodically so lookups see the new
+        persons. The reload happens here, off the request path; returns whether it did.
+        """
+        loaded = self._loaded
+        if loaded is None:
+            return False  # loaded on first use, from what is stored then
+        with self._engine.connect() as conn:
+            generation = self._setting(conn, "generation") or ""
+        if generation == loaded.generation:
+            return False
+        self._loaded = self._read_loaded()
+        return True
+
+    def _read_loaded(self) -> _Loaded:
         with self._engine.connect() as conn:
             _ids, previous, _extras, mx = self._load(conn)
             stored = self._setting(conn, "model")
             scheme_json = self._setting(conn, "scheme")
+            generation = self._setting(conn, "generation") or ""
         if stored is None or any(p is None for p in previous):
             raise IdentityError("the identity index has not been resolved yet; run resolve() first")
         person_ids = sorted({p for p in previous if p})
@@ -536,8 +562,7 @@ class IdentityIndex:
                 "the stored model was fitted on other comparison features (an older scheme); run resolve() again"
             )
         scheme = ExpectedScheme.from_json(json.loads(scheme_json)) if scheme_json else self._configured
-        self._loaded = _Loaded(person_ids, Matcher(mx, labels, model, self._threshold), scheme)
-        return self._loaded
+        return _Loaded(person_ids, Matcher(mx, labels, model, self._threshold), scheme, generation)
 
     def lookup(self, encoding: linkage_pb2.LinkageEncoding) -> list[PersonMatch]:
         """Persons a query encoding (from an adapter's Tokenize) matches, best first."""

@@ -19,6 +19,14 @@ def register(subparsers: Any) -> None:
         metavar="SECONDS",
         help="pull linkage encodings from the adapters and resolve every SECONDS (0: only at start)",
     )
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="hub processes sharing the listening port (SO_REUSEPORT), about one per core; worker 0 links "
+        "(docs/operations.md, 'Several workers on one machine')",
+    )
     serve.set_defaults(handler=_serve)
 
     link = sub.add_parser("link", help="pull linkage encodings from every adapter once and resolve")
@@ -76,29 +84,51 @@ def _serve(args: argparse.Namespace) -> int:
     import asyncio
     import logging
 
+    from pingan.cli import CommandError
+
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.workers > 1:
+        return _serve_workers(args)
+    if args.workers < 1:
+        raise CommandError(f"--workers must be at least 1, got {args.workers}")
+    from hub.workers import serve
+
     runtime = _runtime(args.config)
-
-    async def main() -> None:
-        port = await runtime.start()
-        print(f"pingan hub listening on port {port}", flush=True)
-        _print_link(await asyncio.to_thread(runtime.link))
-
-        async def relink() -> None:
-            while args.link_every > 0:
-                await asyncio.sleep(args.link_every)
-                _print_link(await asyncio.to_thread(runtime.link))
-
-        task = asyncio.create_task(relink())
-        try:
-            assert runtime.server is not None
-            await runtime.server.wait_for_termination()
-        finally:
-            task.cancel()
-            await runtime.stop()
-
     try:
-        asyncio.run(main())
+        asyncio.run(
+            serve(
+                runtime,
+                link_every=args.link_every,
+                on_link=_print_link,
+                on_started=lambda port: print(f"pingan hub listening on port {port}", flush=True),
+            )
+        )
     except KeyboardInterrupt:
         pass
     return 0
+
+
+def _serve_workers(args: argparse.Namespace) -> int:
+    import signal
+
+    from hub.workers import Supervisor, WorkerError
+    from pingan.cli import CommandError
+
+    _load(args.config)  # a configuration error is reported here, once, naming the file and key
+    try:
+        supervisor = Supervisor(args.config, args.workers, args.link_every)
+        port = supervisor.start()
+    except WorkerError as exc:
+        raise CommandError(str(exc)) from None
+    print(f"pingan hub listening on port {port} with {args.workers} worker processes", flush=True)
+
+    def _terminate(_signum: int, _frame: object) -> None:
+        supervisor.stop()
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        return supervisor.wait()
+    except KeyboardInterrupt:
+        supervisor.stop()
+        return 0
