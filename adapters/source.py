@@ -8,6 +8,7 @@ spliced into SQL text. Only the columns a request needs are selected.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,8 @@ from sqlalchemy.engine import Engine, RowMapping
 from adapters.errors import ConfigError
 from adapters.model import AdapterConfig, DatasetConfig
 from adapters.watermark import PHASE_NULL, PHASE_TS, Position
+
+_STATEMENTS_KEPT = 256  # fetch statements per adapter: datasets x the field sets the hub asks for
 
 
 def describe_url(url: str) -> str:
@@ -89,6 +92,8 @@ class DepartmentSource:
         self.engine = create_engine(config, config.database_url, "database.url")
         read_only(self.engine)
         self.datasets: dict[str, DatasetSource] = {}
+        self._statements: dict[tuple[str, tuple[str, ...]], sa.Select[Any]] = {}
+        self._statements_lock = threading.Lock()
 
     def open(self) -> None:
         """Connect and reflect every dataset; ConfigError when unreachable or a table/query is wrong."""
@@ -151,8 +156,6 @@ class DepartmentSource:
     def fetch(self, dataset: str, record_ids: Sequence[str], columns: Iterable[str]) -> dict[str, RowMapping]:
         """Rows of ``record_ids`` (as strings) with the id column and ``columns``; absent ids are left out."""
         src = self.datasets[dataset]
-        id_col = src.column(src.config.id_column)
-        wanted = [id_col, *(src.column(c) for c in dict.fromkeys(columns) if c != src.config.id_column)]
         if src.integer_ids:
             keys: list[Any] = []
             for rid in record_ids:
@@ -163,19 +166,32 @@ class DepartmentSource:
                 # only the canonical spelling ("12", not "012") within BIGINT range can be a record id
                 if str(key) == rid and -(2**63) <= key < 2**63:
                     keys.append(key)
-            condition = id_col.in_(sa.bindparam("ids", expanding=True))
-        elif src.string_ids:
-            keys = list(record_ids)
-            condition = id_col.in_(sa.bindparam("ids", expanding=True))
         else:
             keys = list(record_ids)
-            condition = sa.cast(id_col, sa.String).in_(sa.bindparam("ids", expanding=True))
         if not keys:
             return {}
-        stmt = sa.select(*wanted).where(condition)
+        stmt = self._fetch_statement(dataset, tuple(dict.fromkeys(columns)))
         with self.engine.connect() as conn:
             rows = conn.execute(stmt, {"ids": keys}).mappings().all()
         return {str(row[src.config.id_column]): row for row in rows}
+
+    def _fetch_statement(self, dataset: str, columns: tuple[str, ...]) -> sa.Select[Any]:
+        """SELECT id, columns FROM the dataset WHERE id IN (:ids), built once per dataset and
+        column set (the hub asks for the same few field sets; building it cost more than running it)."""
+        key = (dataset, columns)
+        stmt = self._statements.get(key)
+        if stmt is None:
+            src = self.datasets[dataset]
+            id_col = src.column(src.config.id_column)
+            wanted = [id_col, *(src.column(c) for c in columns if c != src.config.id_column)]
+            ids = sa.bindparam("ids", expanding=True)
+            condition = id_col.in_(ids) if src.integer_ids or src.string_ids else sa.cast(id_col, sa.String).in_(ids)
+            stmt = sa.select(*wanted).where(condition)
+            with self._statements_lock:  # FetchRecords runs on several server threads
+                if len(self._statements) >= _STATEMENTS_KEPT:
+                    self._statements.pop(next(iter(self._statements)))
+                self._statements[key] = stmt
+        return stmt
 
     def scan(
         self, dataset: str, after: Position | None, limit: int, columns: Iterable[str]

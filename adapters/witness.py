@@ -22,6 +22,7 @@ with the right proof (trailing metadata ``pingan-witness-size``).
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -40,6 +41,7 @@ SIZE_METADATA_KEY = "pingan-witness-size"
 MAX_NOTE_CHARS = 16 * 1024
 MAX_PROOF_HASHES = 128  # RFC 9162 proofs have at most ~2*log2(size) hashes; 128 covers 2**64 entries
 _STORE_ATTEMPTS = 3
+_VERIFIED_NOTES_KEPT = 64
 
 
 def detail(entry_index: int, checkpoint_size: int | None) -> str:
@@ -87,6 +89,8 @@ class Witness:
         self.config = config
         self.verifier = verifier
         self.engine = engine
+        self._verified: dict[str, Checkpoint] = {}
+        self._lock = threading.Lock()
 
     @classmethod
     def load(cls, config: WitnessConfig, engine: Engine) -> Witness:
@@ -104,10 +108,7 @@ class Witness:
             raise WitnessError(f"the hub's checkpoint does not verify: longer than {MAX_NOTE_CHARS} characters")
         if len(proof) > MAX_PROOF_HASHES:
             raise WitnessError(f"witness.consistency_proof has {len(proof)} hashes, more than {MAX_PROOF_HASHES}")
-        try:
-            cp = verify_checkpoint(self.verifier, checkpoint_note, self.config.origin)
-        except AuditError as exc:
-            raise WitnessError(f"the hub's checkpoint does not verify: {exc}") from None
+        cp = self._verified_checkpoint(checkpoint_note)
         self._compare_and_store(cp, checkpoint_note, proof, proof_from_size)
         if entry_index >= cp.size + self.config.max_lag_entries:
             raise WitnessError(
@@ -116,6 +117,23 @@ class Witness:
                 checkpoint_size=cp.size,
             )
         return Witnessed(entry_index, cp.size)
+
+    def _verified_checkpoint(self, note: str) -> Checkpoint:
+        """Step 1. Every fetch of a profile carries the same note until the hub signs the next
+        one, so a note that verified is remembered by its exact text (the key is fixed)."""
+        with self._lock:
+            known = self._verified.get(note)
+        if known is not None:
+            return known
+        try:
+            cp = verify_checkpoint(self.verifier, note, self.config.origin)
+        except AuditError as exc:
+            raise WitnessError(f"the hub's checkpoint does not verify: {exc}") from None
+        with self._lock:
+            if len(self._verified) >= _VERIFIED_NOTES_KEPT:
+                self._verified.pop(next(iter(self._verified)))
+            self._verified[note] = cp
+        return cp
 
     def stored(self) -> Checkpoint | None:
         """The newest checkpoint stored for the configured origin (for operators and tests)."""

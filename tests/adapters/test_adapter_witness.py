@@ -328,3 +328,16 @@ def test_concurrent_requests_with_the_same_checkpoints_all_pass(witness_adapter:
         answers = list(pool.map(lambda _: fetch(witness_adapter, witness(second, proof=proof, from_size=4)), range(6)))
         assert all(len(a.records) == 2 for a in answers)
     assert stored_size(witness_adapter) == 8
+
+
+def test_a_remembered_note_never_vouches_for_an_altered_one(witness_adapter: RunningAdapter, hub: Hub) -> None:
+    """The adapter remembers notes that verified (the same note comes with every fetch of a
+    profile); a copy differing in any byte is checked again and refused."""
+    real = hub.grow(3)
+    fetch(witness_adapter, witness(real))
+    fetch(witness_adapter, witness(real))  # answered from the remembered verification
+    refused(witness_adapter, witness(real.note.replace("\n3\n", "\n4\n", 1), entry=3), "does not verify")
+    signature_line = real.note.rstrip("\n").rsplit("\n", 1)[1]
+    flipped = signature_line[:-3] + ("A" if signature_line[-3] != "A" else "B") + signature_line[-2:]
+    refused(witness_adapter, witness(real.note.replace(signature_line, flipped)), "does not verify")
+    assert stored_size(witness_adapter) == 3
