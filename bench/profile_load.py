@@ -611,7 +611,6 @@ def run_mode(
 ) -> tuple[ModeResult, dict[str, list[tuple[str, str]]]]:
     from hub.config import load_hub_config
     from hub.runtime import HubRuntime
-
     from pingan.cli.sandbox import LoopThread
 
     adapters = Adapters(root, data, ports, tls_dir, keys.signing_vkey)

@@ -67,7 +67,7 @@ async def serve(
         while True:
             try:
                 on_link(await asyncio.to_thread(runtime.link))
-            except Exception:  # noqa: BLE001 - keep serving on the index as it is; retry next time
+            except Exception:
                 log.exception("linkage failed; the identity index keeps its last resolution")
             if link_every <= 0:
                 return
@@ -119,7 +119,7 @@ def run_worker(config_path: str, index: int, link_every: float, port: int | None
 
     try:
         asyncio.run(main())
-    except Exception as exc:  # noqa: BLE001 - reported to the supervisor, which stops the others
+    except Exception as exc:
         log.exception("worker %d failed", index)
         try:
             conn.send(("error", f"{type(exc).__name__}: {exc}"))
@@ -139,7 +139,9 @@ class Supervisor:
 
     def __init__(self, config_path: str, workers: int, link_every: float) -> None:
         if not 2 <= workers <= MAX_WORKERS:
-            raise WorkerError(f"--workers must be between 2 and {MAX_WORKERS} here (1 runs in-process), got {workers}")
+            raise WorkerError(
+                f"--workers must be between 2 and {MAX_WORKERS} here (1 runs in-process), got {workers}"
+            )
         self.config_path = config_path
         self.workers = workers
         self.link_every = link_every
@@ -196,7 +198,9 @@ class Supervisor:
         try:
             kind, value = parent.recv()
         except EOFError:
-            raise WorkerError(f"hub worker {index} exited during start-up (code {process.exitcode})") from None
+            raise WorkerError(
+                f"hub worker {index} exited during start-up (code {process.exitcode})"
+            ) from None
         if kind != "started":
             raise WorkerError(f"hub worker {index} could not start: {value}")
         return int(value)

@@ -3,7 +3,8 @@
 ``decide`` takes one :class:`SectionRequest` and returns a :class:`SectionDecision`;
 ``decide_many`` does the sections of one profile on one policy version;
 ``decide_header`` says whether the caller may see the person's risk level,
-responsible helper and sensitive-group membership. Everything fails closed: a
+responsible helper and sensitive-group membership; ``decide_profile`` does both
+for one profile, recorded in one decision-log batch. Everything fails closed: a
 malformed request, an unknown role or purpose, an engine error, an undefined or
 malformed policy output is a deny with a reason (issue 4).
 
@@ -42,6 +43,7 @@ log = logging.getLogger(__name__)
 
 SECTION = "section"
 HEADER_KIND = "header"
+_UNRECORDED = "the decision could not be recorded"
 
 
 @dataclass(frozen=True)
@@ -377,23 +379,43 @@ class PolicyDecisionPoint:
     def decide_many(self, requests: Sequence[SectionRequest]) -> list[SectionDecision]:
         """Decide the sections of one profile on one policy version; records them together."""
         policy = self._policy
-        decisions: list[SectionDecision] = []
         records: list[DecisionRecord] = []
-        for req in requests:
-            inputs = self._inputs(policy, req, SECTION)
-            decision = evaluate_section(policy, inputs, self._memo)
-            if not decision.allow:
-                log.info("policy deny request=%s section=%s/%s reasons=%s", req.request_id, inputs.department, inputs.dataset, "; ".join(decision.reasons))
-            decisions.append(decision)
-            records.append(DecisionRecord(inputs, decision.allow, section_outcome(decision), policy.hash, policy.engine))
+        decisions = [self._section(policy, req, records) for req in requests]
         if not self._record(records):
-            return [SectionDecision.deny(("the decision could not be recorded",), (policy.hash,)) for _ in requests]
+            return [SectionDecision.deny((_UNRECORDED,), (policy.hash,)) for _ in requests]
         return decisions
+
+    def decide_profile(
+        self, requests: Sequence[SectionRequest], header: HeaderRequest
+    ) -> tuple[list[SectionDecision], HeaderDecision]:
+        """A whole profile, sections and header, on one policy version and recorded as one
+        batch (fail closed: nothing is allowed when the batch cannot be recorded)."""
+        policy = self._policy
+        inputs = self._inputs(policy, header, HEADER_KIND)
+        head = evaluate_header(policy, inputs, self._memo)
+        records = [DecisionRecord(inputs, head.allow, header_outcome(head), policy.hash, policy.engine)]
+        decisions = [self._section(policy, req, records) for req in requests]
+        if not self._record(records):
+            denied = HeaderDecision(False, False, False, False, (_UNRECORDED,), (), (policy.hash,))
+            return [SectionDecision.deny((_UNRECORDED,), (policy.hash,)) for _ in requests], denied
+        return decisions, head
+
+    def _section(self, policy: CompiledPolicy, req: SectionRequest, records: list[DecisionRecord]) -> SectionDecision:
+        """Decide one section; its decision-log record is appended to ``records``."""
+        inputs = self._inputs(policy, req, SECTION)
+        decision = evaluate_section(policy, inputs, self._memo)
+        if not decision.allow:
+            log.info(
+                "policy deny request=%s section=%s/%s reasons=%s",
+                req.request_id, inputs.department, inputs.dataset, "; ".join(decision.reasons),
+            )  # fmt: skip
+        records.append(DecisionRecord(inputs, decision.allow, section_outcome(decision), policy.hash, policy.engine))
+        return decision
 
     def decide_header(self, request: HeaderRequest) -> HeaderDecision:
         policy = self._policy
         inputs = self._inputs(policy, request, HEADER_KIND)
         decision = evaluate_header(policy, inputs, self._memo)
         if not self._record([DecisionRecord(inputs, decision.allow, header_outcome(decision), policy.hash, policy.engine)]):
-            return HeaderDecision(False, False, False, False, ("the decision could not be recorded",), (), (policy.hash,))
+            return HeaderDecision(False, False, False, False, (_UNRECORDED,), (), (policy.hash,))
         return decision

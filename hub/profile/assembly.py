@@ -27,7 +27,16 @@ from hub.identity.index import PersonInfo, RecordRef
 from hub.masking.context import MaskingContext
 from hub.masking.operators import age_band
 from hub.masking.proto_field import mask_field, value_from_proto
-from hub.policy.model import Context, FieldInfo, HeaderDecision, HeaderRequest, Resource, SectionDecision, SectionRequest, Subject
+from hub.policy.model import (
+    Context,
+    FieldInfo,
+    HeaderDecision,
+    HeaderRequest,
+    Resource,
+    SectionDecision,
+    SectionRequest,
+    Subject,
+)
 from hub.profile.schema import HEADER_FIELDS, HEADER_HELPER_FIELD, HEADER_RISK_FIELD, field_infos, group_name
 from pingan.v1 import adapter_pb2, common_pb2, profile_pb2
 
@@ -145,11 +154,8 @@ class ProfileAssembler:
                 pending.append((plan, name, schema))
         header_request = HeaderRequest(subject, person.jurisdiction, groups, purpose, justification, context, request_id)
 
-        def decide() -> tuple[list[SectionDecision], HeaderDecision]:
-            # One policy version and one decision-log transaction for the whole profile.
-            return self._pdp.decide_many(requests), self._pdp.decide_header(header_request)  # type: ignore[attr-defined]
-
-        decisions, header = await asyncio.to_thread(decide)
+        # One policy version and one decision-log batch for the whole profile.
+        decisions, header = await asyncio.to_thread(self._pdp.decide_profile, requests, header_request)  # type: ignore[attr-defined]
         for (plan, name, schema), decision in zip(pending, decisions, strict=True):
             header_fields = tuple(
                 f

@@ -18,7 +18,14 @@ import grpc
 import pytest
 
 from hub.errors import ConfigError
-from pingan.cli.sandbox import Keys, LoopThread, free_port, prepare_environment, running_adapters, write_hub_config
+from pingan.cli.sandbox import (
+    Keys,
+    LoopThread,
+    free_port,
+    prepare_environment,
+    running_adapters,
+    write_hub_config,
+)
 from pingan.v1 import profile_pb2, profile_pb2_grpc
 
 
@@ -51,7 +58,13 @@ def _a_resident(root: Path, data: Path) -> tuple[str, str]:
     for local_id, id_number in rows:
         person = index.person_of("public_security", "population", str(local_id))
         info = index.person(person) if person else None
-        if info is not None and info.jurisdiction and id_number and len(id_number) == 18 and id_number[:17].isdigit():
+        if (
+            info is not None
+            and info.jurisdiction
+            and id_number
+            and len(id_number) == 18
+            and id_number[:17].isdigit()
+        ):
             return id_number, info.jurisdiction
     raise AssertionError("no linked resident")
 

@@ -15,7 +15,12 @@ def _newcomer(encoder: LinkageEncoder, id_number: str) -> linkage_pb2.LinkageRec
         dataset="people",
         local_record_id="newcomer-1",
         encoding=encoder.encode(
-            IdentityFields(name="欧阳明", id_number=id_number, birth_date="1991-04-05", residence_address="西湖区文三路9号")
+            IdentityFields(
+                name="欧阳明",
+                id_number=id_number,
+                birth_date="1991-04-05",
+                residence_address="西湖区文三路9号",
+            )
         ),
         jurisdiction="西湖区/文新街道/1社区/3网格",
     )

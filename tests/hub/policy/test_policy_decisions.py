@@ -151,6 +151,28 @@ def test_failing_recorder_fails_closed(pdp: PolicyDecisionPoint) -> None:
     assert not d.allow and d.reasons == ("the decision could not be recorded",)
 
 
+def test_decide_profile_records_header_and_sections_in_one_batch(pdp: PolicyDecisionPoint) -> None:
+    batches: list[list[DecisionRecord]] = []
+    pdp._recorder = batches.append
+    header = HeaderRequest(Subject("gw-1", "grid_office", ("grid_worker",)), GRID, ("severe_mental_disorder",), "routine_visit")
+    reqs = [section("gw-1", ("grid_worker",), d, f) for d, f in (("civil_affairs", CIVIL), ("health", HEALTH))]
+    sections, head = pdp.decide_profile(reqs, header)
+    assert [d.allow for d in sections] == [True, True]
+    assert head == pdp.decide_header(header)
+    assert len(batches) == 2 and [r.inputs.kind for r in batches[0]] == ["header", "section", "section"]
+
+
+def test_decide_profile_fails_closed_when_the_batch_cannot_be_recorded(pdp: PolicyDecisionPoint) -> None:
+    def broken(_: Any) -> None:
+        raise RuntimeError("disk full")
+
+    pdp._recorder = broken
+    header = HeaderRequest(Subject("gw-1", "grid_office", ("grid_worker",)), GRID, ("severe_mental_disorder",), "routine_visit")
+    sections, head = pdp.decide_profile([section("gw-1", ("grid_worker",), "civil_affairs", CIVIL)], header)
+    assert not head.allow and not head.risk_level and head.reasons == ("the decision could not be recorded",)
+    assert [(d.allow, d.reasons) for d in sections] == [(False, ("the decision could not be recorded",))]
+
+
 class _Engine:
     """A Rego engine returning a fixed value, to check how outputs are validated."""
 
