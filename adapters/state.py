@@ -22,6 +22,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from pingan.bulk_insert import insert_rows
+
 VERSION_TABLE = "alembic_version_adapter"
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -137,7 +139,7 @@ class StateStore:
         if not entries:
             return
         with self.engine.begin() as conn:
-            conn.execute(access_log.insert(), [e.row() for e in entries])
+            insert_rows(conn, access_log, [e.row() for e in entries])
 
     def remember_position(self, caller: str, watermark: str, records: int) -> None:
         """Keep the last watermark served to ``caller`` (for operations; clients keep their own)."""

@@ -42,6 +42,10 @@ MAX_NOTE_CHARS = 16 * 1024
 MAX_PROOF_HASHES = 128  # RFC 9162 proofs have at most ~2*log2(size) hashes; 128 covers 2**64 entries
 _STORE_ATTEMPTS = 3
 _VERIFIED_NOTES_KEPT = 64
+# read on every witnessed fetch: built once
+_STORED = sa.select(checkpoint_table.c.size, checkpoint_table.c.root_hash).where(
+    checkpoint_table.c.origin == sa.bindparam("origin")
+)
 
 
 def detail(entry_index: int, checkpoint_size: int | None) -> str:
@@ -143,11 +147,8 @@ class Witness:
     # -- state -------------------------------------------------------------------
 
     def _read(self) -> _Stored | None:
-        t = checkpoint_table
         with self.engine.connect() as conn:
-            row = conn.execute(
-                sa.select(t.c.size, t.c.root_hash).where(t.c.origin == self.config.origin)
-            ).first()
+            row = conn.execute(_STORED, {"origin": self.config.origin}).first()
         return None if row is None else _Stored(int(row.size), bytes(row.root_hash))
 
     def _compare_and_store(self, cp: Checkpoint, note: str, proof: list[bytes], proof_from_size: int) -> None:

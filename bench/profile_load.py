@@ -480,6 +480,7 @@ class ModeResult:
     adapters_cpu_ms: float  # the same for the adapters' process
     callers_cpu_ms: float  # the same for the callers' process (all three share the machine's cores)
     gc: str  # garbage-collector pauses in the hub process during warm-up and measurement
+    loop_lag: str  # how late the in-process hub's event loop ran a 10 ms timer (LoopLag)
 
 
 class GcPauses:
@@ -505,6 +506,40 @@ class GcPauses:
     def summary(self) -> str:
         return ", ".join(
             f"gen{g} {len(v)} x, {sum(v):.0f} ms in all, max {max(v, default=0.0):.1f} ms" for g, v in self.pauses.items()
+        )
+
+
+class LoopLag:
+    """How late the hub's event loop runs a 10 ms timer: every stall (a long callback, a GIL
+    holder elsewhere, a collection) delays every request on the loop by as much."""
+
+    PERIOD = 0.010
+
+    def __init__(self) -> None:
+        self.lags: list[float] = []
+        self._task: Any = None
+
+    async def _probe(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            due = loop.time() + self.PERIOD
+            await asyncio.sleep(self.PERIOD)
+            self.lags.append((loop.time() - due) * 1000)
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._probe())
+
+    def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+
+    def summary(self) -> str:
+        if not self.lags:
+            return "no samples"
+        over = sum(1 for v in self.lags if v > 20)
+        return (
+            f"{len(self.lags)} timer samples, lag p50 {_pct(self.lags, 0.5):.1f} ms, p99 {_pct(self.lags, 0.99):.1f} ms, "
+            f"max {max(self.lags):.1f} ms, {over} over 20 ms"
         )
 
 
@@ -662,8 +697,11 @@ def run_mode(
         spy = _start_py_spy(args, mode)
         adapter_spy = _start_py_spy(args, mode, adapters.proc.pid, "-adapters") if args.py_spy_adapters else None
         budget = args.warmup + args.seconds + 120
+        lag = LoopLag()
+        loop.call(lag.start)
         with GcPauses() as gc_pauses:
             got = parent.recv() if parent.poll(budget) else "error: clients did not report in time"
+        loop.call(lag.stop)
         cpu_after = (sum(_cpu_seconds(p) for p in hub_pids), _cpu_seconds(adapters.proc.pid))
         proc.join(30)
         if proc.is_alive():
@@ -727,6 +765,7 @@ def run_mode(
         adapters_cpu_ms=(cpu_after[1] - cpu_before[1]) * 1000 / answered,
         callers_cpu_ms=callers_cpu * 1000 / answered,
         gc=gc_pauses.summary(),
+        loop_lag=lag.summary(),
     )
     return result, by_grid
 
@@ -912,6 +951,7 @@ def main() -> int:
             f"{r.mode}: hub-side timings (audit latency_us + adapter calls) matched for {r.overhead_n} of {r.ok} OK requests"
         )
         print(f"{r.mode}: garbage-collector pauses in the hub process (warm-up + measured): {r.gc}")
+        print(f"{r.mode}: event-loop lag of the in-process hub (warm-up + measured): {r.loop_lag}")
         for detail in r.details:
             print(f"{r.mode} error example: {detail}")
     for r in results:

@@ -11,7 +11,6 @@ evidence, keeps its own fully synchronous engine (``audit.schema``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -32,22 +31,3 @@ def hub_engine(url: str) -> sa.Engine:
 
     return engine
 
-
-def insert_rows(conn: sa.Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> None:
-    """INSERT ``rows`` (all with the same keys) with the driver's executemany.
-
-    Each column's type conversion (``TypeEngine.bind_processor``, e.g. a timestamp to
-    SQLite's text form) is looked up once per call instead of going through
-    SQLAlchemy's per-row parameter processing, which cost more than the insert itself
-    for the decision log's ~10 rows per profile (docs/benchmarks.md, "Profile load").
-    """
-    if not rows:
-        return
-    names = list(rows[0])
-    processors = [table.c[name].type.bind_processor(conn.dialect) for name in names]
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join([mark] * len(names))})"
-    conn.exec_driver_sql(
-        sql,
-        [tuple(p(row[n]) if p else row[n] for n, p in zip(names, processors, strict=True)) for row in rows],
-    )

@@ -17,12 +17,12 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
-from hub.database import insert_rows
 from hub.policy.bundle import PolicyBundle
 from hub.policy.decision_point import DecisionRecord, SectionInputs
 from hub.policy.errors import AdministrationError, NotFoundError
 from hub.policy.jurisdiction import RoleAssignment
 from hub.policy.model import FieldInfo
+from pingan.bulk_insert import insert_rows
 
 VERSION_TABLE = "alembic_version_policy"
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
