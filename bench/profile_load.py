@@ -799,6 +799,8 @@ def databases(pg_url: str | None, root: Path) -> Iterator[tuple[str, str]]:
 
 def _apply_what_if(what_if: str | None) -> None:
     """Experiments that measure one cost by removing it in this (hub) process only."""
+    if what_if == "switch-1ms":
+        sys.setswitchinterval(0.001)
     if what_if == "no-decision-log":
         from hub.policy.decision_point import PolicyDecisionPoint
 
@@ -870,9 +872,10 @@ def main() -> int:
     )
     parser.add_argument(
         "--what-if",
-        choices=("no-decision-log",),
+        choices=("no-decision-log", "switch-1ms"),
         help="experiment, not the shipped configuration: no-decision-log skips writing policy decisions to "
-        "the decision-log table (the audit log is unchanged). Shows what that cost is.",
+        "the decision-log table (the audit log is unchanged); switch-1ms sets the hub process's GIL switch "
+        "interval to 1 ms (CPython's default is 5 ms). Shows what each costs or gains.",
     )
     args = parser.parse_args()
     if args.clients < 1 or args.seconds <= 0 or args.rate < 0 or not 10 <= args.persons <= 200_000:

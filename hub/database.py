@@ -30,4 +30,3 @@ def hub_engine(url: str) -> sa.Engine:
         cursor.close()
 
     return engine
-
