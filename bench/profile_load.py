@@ -143,7 +143,13 @@ def _adapter_process(
 
 
 async def _run_clients(
-    address: str, plans: list[CallerPlan], tls: ClientTls | None, warmup: float, seconds: float, rate: float
+    address: str,
+    plans: list[CallerPlan],
+    tls: ClientTls | None,
+    warmup: float,
+    seconds: float,
+    rate: float,
+    one_connection: bool = False,
 ) -> list[Sample]:
     import grpc
 
@@ -163,7 +169,7 @@ async def _run_clients(
         rng = random.Random(SEED * 1000 + index)
         # Each caller is a different device in the field: its own TCP connection (gRPC would
         # otherwise share one connection among channels to the same target in this process).
-        options = (("grpc.use_local_subchannel_pool", 1),)
+        options = () if one_connection else (("grpc.use_local_subchannel_pool", 1),)
         channel = (
             grpc.aio.secure_channel(address, credentials, options=options)
             if credentials is not None
@@ -215,10 +221,11 @@ def _client_process(
     warmup: float,
     seconds: float,
     rate: float,
+    one_connection: bool,
     conn: Any,
 ) -> None:
     try:
-        samples = asyncio.run(_run_clients(address, plans, tls, warmup, seconds, rate))
+        samples = asyncio.run(_run_clients(address, plans, tls, warmup, seconds, rate, one_connection))
         conn.send((samples, time.process_time()))  # the callers' own CPU seconds, reported with the samples
     except Exception as exc:  # noqa: BLE001
         conn.send(f"error: {type(exc).__name__}: {exc}")
@@ -593,7 +600,7 @@ def _start_py_spy(
         str(int(args.warmup + args.seconds)),
         "--output",
         str(out),
-    ] + (["--gil"] if args.py_spy_gil else [])
+    ] + (["--gil"] if args.py_spy_gil else []) + (["--native"] if args.py_spy_native else [])
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE), out
 
 
@@ -688,7 +695,9 @@ def run_mode(
         parent, child = mp.Pipe()
         proc = mp.get_context("spawn").Process(
             target=_client_process,
-            args=(f"127.0.0.1:{port}", plans, client_tls, args.warmup, args.seconds, args.rate, child),
+            args=(
+                f"127.0.0.1:{port}", plans, client_tls, args.warmup, args.seconds, args.rate, args.one_connection, child
+            ),
             daemon=True,
         )
         hub_pids = [os.getpid(), *(w.pid for w in workers)]
@@ -828,6 +837,12 @@ def main() -> int:
         "writes PREFIX-<mode>.txt (collapsed stacks) and prints the top frames",
     )
     parser.add_argument(
+        "--one-connection",
+        action="store_true",
+        help="callers share one HTTP/2 connection (as behind one application server) instead of one "
+        "connection each (devices in the field; the default)",
+    )
+    parser.add_argument(
         "--hub-workers",
         type=int,
         default=1,
@@ -839,6 +854,11 @@ def main() -> int:
         "--py-spy-adapters",
         action="store_true",
         help="with --py-spy: also sample the adapters' process (PREFIX-adapters-MODE.txt)",
+    )
+    parser.add_argument(
+        "--py-spy-native",
+        action="store_true",
+        help="with --py-spy: include native (C/C++) frames, e.g. gRPC core and OpenSSL work",
     )
     parser.add_argument(
         "--py-spy-gil",
@@ -932,7 +952,8 @@ def main() -> int:
     print(
         f"persons {args.persons} (seed {SEED}), adapters {len(ports)} ({', '.join(sorted(ports))}), "
         f"{residents} queryable residents in {len(by_grid)} grids ({shared} ID numbers held by more than one "
-        f"hub person), clients {args.clients}, hub processes {args.hub_workers}, "
+        f"hub person), clients {args.clients} ({'one shared connection' if args.one_connection else 'one connection each'}), "
+        f"hub processes {args.hub_workers}, "
         f"{args.seconds:g} s measured after {args.warmup:g} s warm-up per mode"
         + (f", open loop at {args.rate:g} offered profiles/s" if args.rate > 0 else ", closed loop")
         + f"; audit checkpoint every {args.checkpoint_every_entries} entries or {args.checkpoint_every_seconds:g} s"

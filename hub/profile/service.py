@@ -36,7 +36,7 @@ from audit.entry import Caller as AuditCaller
 from hub.auth.caller import Caller
 from hub.auth.errors import AuthError
 from hub.auth.bearer import status_for
-from hub.identity.index import IdentityIndex, PersonInfo
+from hub.identity.index import IdentityIndex, PersonInfo, RecordRef
 from hub.metrics.sharing import SharingReport, sharing_report
 from hub.policy.model import Subject
 from hub.profile.assembly import Assembly, ProfileAssembler
@@ -255,7 +255,8 @@ class ProfileServicer(profile_pb2_grpc.ProfileServiceServicer):
         assembly and to the access entry, so the entry names every id the response holds."""
         subject = Subject(caller.user_id, caller.department, caller.roles, caller.jurisdictions)
         now = dt.datetime.now(dt.timezone.utc)
-        records = await asyncio.to_thread(self._index.records_of, person.person_id)
+        # One worker-thread hop for both reads; the members are dropped unless the header is allowed.
+        records, members = await asyncio.to_thread(self._records_and_members, person, list_household)
         plans, header_decision = await self._assembler.plan(
             person, records, subject, ask.purpose, ask.justification, ask.request_id, now
         )
@@ -282,7 +283,6 @@ class ProfileServicer(profile_pb2_grpc.ProfileServiceServicer):
             person, plans, header_decision, ask.purpose, ask.request_id, intent.index
         )
         if list_household and assembly.header_decision.allow and person.household_id:
-            members = await asyncio.to_thread(self._index.household_members, person.household_id)
             assembly.household_members = tuple(sorted(m for m in members if m != person.person_id))
         flags = list(assembly.flags)
         if household:
@@ -304,6 +304,11 @@ class ProfileServicer(profile_pb2_grpc.ProfileServiceServicer):
         )
         receipt = await self._recorder.append(entry)
         return assembly, receipt
+
+    def _records_and_members(self, person: PersonInfo, list_household: bool) -> tuple[list[RecordRef], list[str]]:
+        records = self._index.records_of(person.person_id)
+        members = self._index.household_members(person.household_id) if list_household and person.household_id else []
+        return records, members
 
     async def _audit_refusal(
         self,
