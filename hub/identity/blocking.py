@@ -1,7 +1,8 @@
 """Blocking: which record pairs are worth scoring.
 
 Two kinds of blocks, combined: records sharing an exact token (valid ID number,
-mobile phone, name + birth date, other id), and locality-sensitive hashing on
+mobile phone, name + birth date, other id) or identical filters (given name or
+surname, + birth date), and locality-sensitive hashing on
 the Bloom filters - MinHash over the set bit positions (Broder 1997), banded
 (Leskovec, Rajaraman and Ullman, *Mining of Massive Datasets* ch. 3.4), so that
 filters with a high Jaccard (hence Dice) similarity collide in some band with
@@ -25,6 +26,11 @@ from hub.identity.records import RecordMatrix
 from hub.identity.uniques import unique
 
 PERSON_TOKENS = ("id_number", "phone", "name_birth", "other_id")
+# Exact keys on the bytes of Bloom filters (identical filters: the same normalised value), in
+# memory only. Splink blocks on the exact given name, surname and birth date; a name part +
+# birth date is that, narrowed. They catch pairs whose other name part changed (FEBRL4
+# rec-3996, rec-4299) when no LSH band happens to collide.
+FILTER_KEYS: tuple[tuple[str, ...], ...] = (("given_name", "birth_date"), ("surname", "birth_date"))
 _MASK64 = np.uint64(0xFFFFFFFFFFFFFFFF)
 
 
@@ -100,6 +106,18 @@ def minhash(
         sig[start:stop][nonempty] = np.minimum.reduceat(gathered, starts, axis=1).T
         has[start:stop] = nonempty
     return sig, has
+
+
+def filter_key(mx: RecordMatrix, fields: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """(keys, valid): a 64-bit hash of the exact filter bytes of ``fields``, valid where all are present."""
+    h = np.full(mx.n, np.uint64(zlib.crc32("/".join(fields).encode())), np.uint64)
+    valid = np.ones(mx.n, bool)
+    for name in fields:
+        valid &= mx.present[name]
+        words = mx.words(name)
+        for col in range(words.shape[1]):
+            h = _mix(h, words[:, col])
+    return h.view(np.int64), valid
 
 
 def band_keys(mx: RecordMatrix, view: LshView, seed: int = 7) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -181,7 +199,9 @@ def candidate_pairs(
             codes = np.zeros(0, np.int64)
             codes = unique(merged, in_place=True)
 
-    add(pairs_from_keys(mx.tokens[kind], mx.tokens[kind] != 0, max_block) for kind in PERSON_TOKENS)
+    exact = [(mx.tokens[kind], mx.tokens[kind] != 0) for kind in PERSON_TOKENS]
+    exact += [filter_key(mx, fields) for fields in FILTER_KEYS]
+    add(pairs_from_keys(keys, valid, max_block) for keys, valid in exact)
     for view in views:
         add(pairs_from_keys(keys, valid, max_block) for keys, valid in band_keys(mx, view))
     index_type = np.int32 if n < 2**31 else np.int64

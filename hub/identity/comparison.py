@@ -13,7 +13,9 @@ orientation with the larger summed Dice: swapped parts agree as well as
 unswapped ones. The residence is one feature whose levels combine the Dice of
 the whole address with that of its numbers (house number, postcode), so
 identical numbers lift a garbled address text without counting the address
-twice.
+twice. Its two top levels (close, identical) are split by how many records
+hold the address (frequency classes, ``hub.identity.address_frequency``): a
+shared household address and an address only the pair holds are learnt apart.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from hub.identity.address_frequency import CLASSES, holders, share_class
 from hub.identity.records import RecordMatrix
 
 # Dice cut points: levels 0 (<0.5), 1 (<0.7), 2 (<0.85), 3 (<1.0), 4 (identical filters).
@@ -42,11 +45,15 @@ class Feature:
 # matters: whole address and numbers compared as two features count the same evidence
 # twice, which on household data (relatives share an address) made EM learn "same
 # household" as the match class.
+# Address levels: 0..3 as address_levels(); close (4) and identical (5) once per frequency class:
+# close in class k is level 4 + 2k, identical in class k is 5 + 2k.
+ADDRESS_CLOSE, ADDRESS_IDENTICAL = 4, 5
+ADDRESS_LEVELS = ADDRESS_CLOSE + 2 * CLASSES
 FEATURES: tuple[Feature, ...] = (
     Feature("birth_date", 5),
     Feature("id_number", 5),
     Feature("other_id", 5),
-    Feature("address", 6),
+    Feature("address", ADDRESS_LEVELS),
     Feature("surname", 5),
     Feature("given_name", 5),
     Feature("phone", 2),
@@ -57,6 +64,7 @@ _DICE_FIELDS = ("birth_date", "id_number", "other_id")
 NAME_PARTS = ("surname", "given_name")
 _TOKEN_FIELDS = ("phone",)
 CHUNK = 500_000
+HOLDERS = "residence_holders"  # key of the per-record residence-token holder counts in ``counts``
 PAIR_CHUNK = 4_000_000  # pairs compared at once (bounds the float temporaries of compare)
 
 
@@ -133,6 +141,18 @@ def address_levels(whole: np.ndarray, numbers: np.ndarray) -> np.ndarray:
     return level
 
 
+def frequency_levels(levels: np.ndarray, held: np.ndarray, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """Address levels (in place) with close/identical split by frequency class: 4 + 2k close, 5 + 2k identical.
+
+    ``held``: per record, how many records hold its residence token (:func:`holders`); only
+    the pairs at a top level are looked up.
+    """
+    top = np.flatnonzero(levels >= ADDRESS_CLOSE)
+    if len(top):
+        levels[top] += 2 * share_class(held[i[top]], held[j[top]])
+    return levels
+
+
 def compare(mx: RecordMatrix, i: np.ndarray, j: np.ndarray, counts: dict[str, np.ndarray] | None = None) -> np.ndarray:
     """The (pairs, len(FEATURES)) int8 matrix of agreement levels.
 
@@ -156,9 +176,17 @@ def _compare(mx: RecordMatrix, i: np.ndarray, j: np.ndarray, counts: dict[str, n
         return None if counts is None else counts[name]
 
     columns: dict[str, np.ndarray] = {name: dice_levels(dice(mx, name, i, j, count(name))) for name in _DICE_FIELDS}
-    columns["address"] = address_levels(
-        dice(mx, "residence_address", i, j, count("residence_address")),
-        dice(mx, "address_numbers", i, j, count("address_numbers")),
+    held = counts.get(HOLDERS) if counts is not None else None
+    if held is None:
+        held = holders(mx.tokens["residence"])
+    columns["address"] = frequency_levels(
+        address_levels(
+            dice(mx, "residence_address", i, j, count("residence_address")),
+            dice(mx, "address_numbers", i, j, count("address_numbers")),
+        ),
+        held,
+        i,
+        j,
     )
     for name, values in zip(NAME_PARTS, name_part_dice(mx, i, j, counts), strict=True):
         columns[name] = dice_levels(values)
@@ -175,6 +203,6 @@ def _compare(mx: RecordMatrix, i: np.ndarray, j: np.ndarray, counts: dict[str, n
 
 
 def bloom_counts(mx: RecordMatrix) -> dict[str, np.ndarray]:
-    """Popcounts of every Bloom column, computed once per matrix."""
+    """Popcounts of every Bloom column and the residence-token holder counts, computed once per matrix."""
     fields = (*_DICE_FIELDS, *NAME_PARTS, "residence_address", "address_numbers")
-    return {name: popcount_rows(mx.words(name)) for name in fields}
+    return {name: popcount_rows(mx.words(name)) for name in fields} | {HOLDERS: holders(mx.tokens["residence"])}

@@ -16,6 +16,13 @@ feature except ``id_number`` (which selected them) is read off those pairs
 rather than re-estimated. Without it, data where relatives share a surname and
 an address (households) can pull EM towards a "same household" class instead
 of "same person".
+
+The u of an identical address is counted, not only sampled, per frequency
+class of the address (``hub.identity.address_frequency``): all pairs sharing a
+residence token are known, and EM's expected matches among them are removed at
+every iteration; a close address of the same class takes that u times the
+close/identical ratio of the random pairs. For addresses held by more than two
+records the sampled u stays the floor (:func:`frequency_u`).
 """
 
 from __future__ import annotations
@@ -25,7 +32,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hub.identity.comparison import FEATURES, Feature
+from hub.identity.address_frequency import AddressFrequency
+from hub.identity.comparison import ADDRESS_CLOSE, ADDRESS_IDENTICAL, ADDRESS_LEVELS, FEATURES, Feature
 from hub.identity.uniques import unique_counts
 
 SMOOTHING = 1e-4
@@ -94,7 +102,19 @@ class FellegiSunterModel:
         )
 
 
+def _address_prior(six: tuple[float, ...]) -> np.ndarray:
+    """The 6-level address prior with close and identical spread evenly over the frequency classes."""
+    classes = (ADDRESS_LEVELS - ADDRESS_CLOSE) // 2
+    out = np.empty(ADDRESS_LEVELS, np.float64)
+    out[:ADDRESS_CLOSE] = six[:ADDRESS_CLOSE]
+    out[ADDRESS_CLOSE::2] = six[ADDRESS_CLOSE] / classes
+    out[ADDRESS_IDENTICAL::2] = six[ADDRESS_IDENTICAL] / classes
+    return out
+
+
 def _prior(table: dict[int, tuple[float, ...]], feat: Feature) -> np.ndarray:
+    if feat.name == "address" and feat.levels == ADDRESS_LEVELS:
+        return _address_prior(table[6])
     if feat.name == "sex":  # sex agrees for matches, is a coin toss for non-matches
         return np.array((0.02, 0.98) if table is _PRIOR_M else (0.5, 0.5))
     if feat.name == "jurisdiction":  # people move; weak prior either way
@@ -133,11 +153,11 @@ def estimate_u(gamma_random: np.ndarray, features: Sequence[Feature] = FEATURES)
 def distinct_patterns(gamma: np.ndarray, extra: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Distinct comparison vectors and their counts (rows packed into one integer, then sorted).
 
-    ``extra`` (one int8 per row, -1..6) is packed as one more, last column; the packing
+    ``extra`` (one int8 per row, -1..14) is packed as one more, last column; the packing
     is done in place on one int64 array (no per-column temporaries over tens of
     millions of pairs).
     """
-    base = np.int64(8)  # levels -1..6 shifted to 0..7
+    base = np.int64(16)  # levels -1..14 shifted to 0..15 (ten columns: 40 bits)
     columns = [gamma[:, col] for col in range(gamma.shape[1])] + ([] if extra is None else [extra])
     code = np.zeros(len(gamma), np.int64)
     for column in columns:
@@ -160,6 +180,32 @@ def _supervised(
     return tuple(e if f.name == "id_number" else k for e, k, f in zip(em, known, features, strict=True))
 
 
+def frequency_u(
+    sampled: tuple[float, ...], frequency: AddressFrequency, expected: np.ndarray, matches_present: float
+) -> tuple[float, ...]:
+    """u of the address levels: identical per class counted (matches removed), close scaled, the rest sampled.
+
+    ``sampled``: u of every address level from random pairs; ``expected``: EM's expected
+    matches among the candidate pairs at each identical level; ``matches_present``: those
+    among all candidates with an address on both sides. For addresses more than two
+    records hold (classes 1..), u is never below the sampled value: there the counted u
+    is lower too, but relatives share surname *and* address, so under conditional
+    independence the lower u merged them (200,000-record scale population: 573 wrong
+    pairs instead of 16; docs/benchmarks.md).
+    """
+    out = np.asarray(sampled, np.float64).copy()
+    identical = frequency.u_identical(expected, matches_present)
+    ratio = out[ADDRESS_CLOSE::2].sum() / max(out[ADDRESS_IDENTICAL::2].sum(), 1e-300)
+    close = identical * ratio
+    identical[1:] = np.maximum(identical[1:], out[ADDRESS_IDENTICAL + 2 :: 2])
+    close[1:] = np.maximum(close[1:], out[ADDRESS_CLOSE + 2 :: 2])
+    out[ADDRESS_IDENTICAL::2] = identical
+    out[ADDRESS_CLOSE::2] = close
+    rest = max(1.0 - float(out[ADDRESS_CLOSE:].sum()), 1e-9)
+    out[:ADDRESS_CLOSE] *= rest / out[:ADDRESS_CLOSE].sum()
+    return tuple(float(v) for v in out)
+
+
 def fit(
     gamma: np.ndarray,
     u: tuple[tuple[float, ...], ...],
@@ -167,10 +213,13 @@ def fit(
     max_iterations: int = 50,
     tolerance: float = 1e-5,
     known: np.ndarray | None = None,
+    frequency: AddressFrequency | None = None,
 ) -> FellegiSunterModel:
-    """EM estimate of m and the prior over candidate pairs' comparison vectors, u fixed.
+    """EM estimate of m and the prior over candidate pairs' comparison vectors, u fixed from random pairs.
 
     ``known`` (optional, per pair): 1 a known match, 0 a known non-match, -1 unknown.
+    ``frequency`` (optional): exact residence-token counts; with it, u of the address's
+    close and identical levels is re-estimated at every iteration (:func:`frequency_u`).
     """
     model = FellegiSunterModel(tuple(features), _initial_m(features), u, 0.1)
     if len(gamma) == 0:
@@ -185,6 +234,10 @@ def fit(
     if float(counts[fixed == 1].sum()) >= MIN_KNOWN_MATCHES:
         supervised = _frequencies(patterns, counts * (fixed == 1), features, _PRIOR_M, PRIOR_M_PAIRS)
         model = FellegiSunterModel(tuple(features), _supervised(model.m, supervised, features), u, 0.1)
+    names = [f.name for f in features]
+    address = names.index("address") if frequency is not None and "address" in names else -1
+    if address >= 0 and features[address].levels != ADDRESS_LEVELS:
+        address = -1
     iterations = 0
     for iterations in range(1, max_iterations + 1):
         p = model.match_probability(patterns)
@@ -194,9 +247,19 @@ def fit(
         m = _frequencies(patterns, weight, features, _PRIOR_M, PRIOR_M_PAIRS)
         if supervised is not None:
             m = _supervised(m, supervised, features)
+        if address >= 0:
+            assert frequency is not None
+            levels = patterns[:, address]
+            per_level = np.bincount(levels[levels >= 0], weights=weight[levels >= 0], minlength=ADDRESS_LEVELS)
+            address_u = frequency_u(
+                u[address], frequency, per_level[ADDRESS_IDENTICAL::2], float(weight[levels >= 0].sum())
+            )
+            model_u = tuple(address_u if col == address else row for col, row in enumerate(u))
+        else:
+            model_u = u
         delta = max(abs(a - b) for row_a, row_b in zip(m, model.m) for a, b in zip(row_a, row_b))
         delta = max(delta, abs(prior - model.prior))
-        model = FellegiSunterModel(tuple(features), m, u, prior, iterations)
+        model = FellegiSunterModel(tuple(features), m, model_u, prior, iterations)
         if delta < tolerance:
             break
     return model

@@ -4,7 +4,8 @@ Holds, for the indexed records, the exact-token columns and every LSH band key
 sorted once (numpy ``searchsorted`` per query instead of per-record Python
 dicts), plus the fitted Fellegi-Sunter model; a query is blocked with the same
 views as the batch run and its candidates scored with the same model, so a
-lookup and a batch resolution agree.
+lookup and a batch resolution agree. The residence-token holder counts (address
+frequency classes) are those of the index, the query counting as one more holder.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hub.identity.blocking import PERSON_TOKENS, VIEWS, band_keys
-from hub.identity.comparison import compare
+from hub.identity.address_frequency import holders
+from hub.identity.blocking import FILTER_KEYS, PERSON_TOKENS, VIEWS, band_keys, filter_key
+from hub.identity.comparison import HOLDERS, bloom_counts, compare
 from hub.identity.fellegi_sunter import FellegiSunterModel
 from hub.identity.records import RecordMatrix
 
@@ -50,10 +52,14 @@ class Matcher:
         self._labels = labels
         self._model = model
         self._threshold = threshold
+        self._holders = holders(mx.tokens["residence"])
+        self._residence = np.sort(mx.tokens["residence"][mx.tokens["residence"] != 0])
         self._tables: list[tuple[np.ndarray, np.ndarray]] = []
         for kind in PERSON_TOKENS:
             keys = mx.tokens[kind]
             self._tables.append(self._sorted(keys, keys != 0))
+        for fields in FILTER_KEYS:
+            self._tables.append(self._sorted(*filter_key(mx, fields)))
         for view in VIEWS:
             for keys, valid in band_keys(mx, view):
                 self._tables.append(self._sorted(keys, valid))
@@ -69,6 +75,9 @@ class Matcher:
         for kind in PERSON_TOKENS:
             v = int(q.tokens[kind][0])
             out.append(v or None)
+        for fields in FILTER_KEYS:
+            keys, valid = filter_key(q, fields)
+            out.append(int(keys[0]) if valid[0] else None)
         for view in VIEWS:
             for keys, valid in band_keys(q, view):
                 out.append(int(keys[0]) if valid[0] else None)
@@ -94,6 +103,15 @@ class Matcher:
         lo = np.searchsorted(sorted_keys, key, side="left")
         hi = np.searchsorted(sorted_keys, key, side="right")
         return rows[lo:hi]
+
+    def _query_holders(self, q: RecordMatrix) -> int:
+        """Records holding the query's residence token, the query included (0 without one)."""
+        token = int(q.tokens["residence"][0])
+        if not token:
+            return 0
+        lo = np.searchsorted(self._residence, token, side="left")
+        hi = np.searchsorted(self._residence, token, side="right")
+        return int(hi - lo) + 1
 
     def match(self, q: RecordMatrix) -> list[Match]:
         """Clusters the query matches (probability >= threshold), best first.
@@ -122,7 +140,9 @@ class Matcher:
             jurisdiction=self._mx.jurisdiction[rows],
         ), q)
         n = len(rows)
-        gamma = compare(both, np.arange(n), np.full(n, n))
+        counts = bloom_counts(both)
+        counts[HOLDERS] = np.append(self._holders[rows], self._query_holders(q))
+        gamma = compare(both, np.arange(n), np.full(n, n), counts)
         p = self._model.match_probability(gamma)
         # Two different valid ID numbers are never the same person; the same valid ID
         # number (GB 11643 checksum passed, keyed token equal) is the same person even

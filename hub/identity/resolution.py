@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from hub.identity.address_frequency import address_frequency
 from hub.identity.blocking import candidate_pairs
 from hub.identity.clustering import MATCH_THRESHOLD, cluster
 from hub.identity.comparison import FEATURES, PAIR_CHUNK, bloom_counts, compare
@@ -67,10 +68,13 @@ def fit_model(
     expected number of matches is spread over n(n-1)/2 pairs. Otherwise a pair that
     agrees on one field only (a shared birth date) would look like a match. ``known``
     fixes the status of pairs decided by valid ID numbers during EM (:func:`known_status`).
+    u of a close or identical address comes from the exact residence-token counts, per
+    frequency class (``hub.identity.address_frequency``), not from the random pairs alone.
     """
     ri, rj = random_pairs(mx.n, min(RANDOM_PAIRS, max(mx.n * 20, 1000)))
     u = estimate_u(compare(mx, ri, rj, counts))
-    model = fit(gamma, u, known=known)
+    frequency = address_frequency(mx.tokens["residence"], mx.present["residence_address"])
+    model = fit(gamma, u, known=known, frequency=frequency)
     all_pairs = mx.n * (mx.n - 1) / 2
     global_prior = float(np.clip(model.prior * len(gamma) / max(all_pairs, 1.0), 1e-12, 0.5))
     return dataclasses.replace(model, prior=global_prior)

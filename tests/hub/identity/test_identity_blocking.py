@@ -72,3 +72,37 @@ def test_unique_in_place_equals_numpy_unique(values: list[int]) -> None:
     assert np.array_equal(unique(arr.copy(), in_place=True), expected)
     got, got_counts = unique_counts(arr.copy(), in_place=True)
     assert np.array_equal(got, expected) and np.array_equal(got_counts, counts)
+
+
+def test_filter_keys_block_a_changed_surname_and_the_matcher_uses_them_too() -> None:
+    """Same given name and birth date, other surname, nothing else (FEBRL4 rec-3996): an exact filter key."""
+    from adapters.linkage.encoder import LinkageEncoder
+    from adapters.linkage.fields import IdentityFields
+    from hub.identity.blocking import FILTER_KEYS, candidate_pairs, filter_key
+    from hub.identity.comparison import FEATURES
+    from hub.identity.fellegi_sunter import estimate_u, fit
+    from hub.identity.matcher import Matcher
+    from hub.identity.records import EncodedRecord, RecordMatrix
+
+    encoder = LinkageEncoder(b"filter-key-test-secret-0123456789abcdef")
+    # With this secret no LSH band of the pair collides (checked with FILTER_KEYS emptied).
+    people = [
+        IdentityFields(name="georgia maynard", birth_date="1970-03-24",
+                       residence_address="10 temperley street tieve tara toowong 3175"),
+        IdentityFields(name="georgia petersen-wollongong", birth_date="1970-03-24",
+                       residence_address="157 jerrabomberra avenue narrabundah 2604"),
+        IdentityFields(name="georgia maynard", birth_date="1970-03-25"),
+    ]
+    mx = RecordMatrix.from_records(
+        [EncodedRecord.from_encoding(encoder.encode(p), ("d", "s", str(n))) for n, p in enumerate(people)], 512
+    )
+    keys, valid = filter_key(mx, ("given_name", "birth_date"))
+    assert valid.all() and keys[0] == keys[1] != keys[2]
+    assert ("given_name", "birth_date") in FILTER_KEYS
+    i, j = candidate_pairs(mx)
+    assert (0, 1) in set(zip(i.tolist(), j.tolist(), strict=True))
+    index = RecordMatrix.from_records([EncodedRecord.from_encoding(encoder.encode(people[0]))], 512)
+    empty = np.zeros((0, len(FEATURES)), np.int8)
+    model = fit(empty, estimate_u(empty))
+    query = RecordMatrix.from_records([EncodedRecord.from_encoding(encoder.encode(people[1]))], 512)
+    assert Matcher(index, np.array([0]), model).candidates(query).tolist() == [0]
