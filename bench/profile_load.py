@@ -143,19 +143,28 @@ def _adapter_process(
 # ------------------------------------------------------------------ client process
 
 
-async def _run_clients(
-    address: str,
-    plans: list[CallerPlan],
-    tls: ClientTls | None,
-    warmup: float,
-    seconds: float,
-    rate: float,
-    one_connection: bool = False,
-) -> list[Sample]:
+@dataclass(frozen=True)
+class CallerLoad:
+    """What the callers' process runs: who calls, where, how fast and for how long."""
+
+    address: str
+    plans: list[CallerPlan]
+    tls: ClientTls | None
+    warmup: float
+    seconds: float
+    rate: float  # offered profiles/s in all (0: closed loop)
+    one_connection: bool = False  # callers share one connection instead of one each
+
+
+async def _run_clients(load: CallerLoad) -> list[Sample]:
     import grpc
 
     from pingan.v1 import common_pb2, profile_pb2, profile_pb2_grpc
 
+    address, plans, tls, warmup, seconds, rate = (
+        load.address, load.plans, load.tls, load.warmup, load.seconds, load.rate
+    )
+    one_connection = load.one_connection
     credentials = None
     if tls is not None:
         from pingan.tls import channel_credentials
@@ -221,18 +230,9 @@ async def _run_clients(
     return samples
 
 
-def _client_process(
-    address: str,
-    plans: list[CallerPlan],
-    tls: ClientTls | None,
-    warmup: float,
-    seconds: float,
-    rate: float,
-    one_connection: bool,
-    conn: Any,
-) -> None:
+def _client_process(load: CallerLoad, conn: Any) -> None:
     try:
-        samples = asyncio.run(_run_clients(address, plans, tls, warmup, seconds, rate, one_connection))
+        samples = asyncio.run(_run_clients(load))
         conn.send((samples, time.process_time()))  # the callers' own CPU seconds, reported with the samples
     except Exception as exc:  # noqa: BLE001
         conn.send(f"error: {type(exc).__name__}: {exc}")
@@ -703,7 +703,10 @@ def run_mode(
         proc = mp.get_context("spawn").Process(
             target=_client_process,
             args=(
-                f"127.0.0.1:{port}", plans, client_tls, args.warmup, args.seconds, args.rate, args.one_connection, child
+                CallerLoad(
+                    f"127.0.0.1:{port}", plans, client_tls, args.warmup, args.seconds, args.rate, args.one_connection
+                ),
+                child,
             ),
             daemon=True,
         )
