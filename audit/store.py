@@ -37,6 +37,7 @@ from audit.schema import (
     section_table,
     tree_table,
 )
+from pingan.bulk_insert import insert_rows
 
 Key = tuple[int, int]
 
@@ -229,9 +230,10 @@ class AuditLog:
         new_size = size + len(entries)
         tree_rows = [{"level": 0, "idx": r["idx"], "hash": r["leaf_hash"]} for r in entry_rows]
         tree_rows.extend({"level": lv, "idx": i, "hash": h} for lv, i, h in crange.new_nodes)
-        _insert_many(conn, entry_table, entry_rows)
-        _insert_many(conn, section_table, section_rows)
-        _insert_many(conn, tree_table, tree_rows)
+        # One multi-row statement per table (pingan/bulk_insert.py: fewer GIL hand-offs under load).
+        insert_rows(conn, entry_table, entry_rows)
+        insert_rows(conn, section_table, section_rows)
+        insert_rows(conn, tree_table, tree_rows)
         ph = "?" if conn.dialect.paramstyle == "qmark" else "%s"
         conn.exec_driver_sql(f"UPDATE audit_head SET size = {ph} WHERE id = 1", (new_size,))
         if self.signer is None:
@@ -454,16 +456,6 @@ def _fetch_perfect(conn: sa.Connection, keys: Sequence[Key], strict: bool = Fals
         if missing:
             raise ProofError(f"the stored tree lacks subtree (level, index) {missing[0]}")
     return found
-
-
-def _insert_many(conn: sa.Connection, table: sa.Table, rows: list[dict[str, object]]) -> None:
-    """executemany through the driver: SQLAlchemy's per-row parameter processing costs more than SQLite's insert."""
-    if not rows:
-        return
-    names = list(rows[0])
-    ph = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join([ph] * len(names))})"
-    conn.exec_driver_sql(sql, [tuple(r[n] for n in names) for r in rows])
 
 
 def _checked_size(conn: sa.Connection, size: int | None) -> int:

@@ -42,6 +42,7 @@ import argparse
 import asyncio
 import collections
 import cProfile
+import functools
 import gc
 import io
 import multiprocessing as mp
@@ -107,8 +108,9 @@ def _adapter_process(
     tls_dir: str | None,
     witness_key: str,
     conn: Any,
+    only: tuple[str, ...] = (),
 ) -> None:
-    """Run every example adapter on its fixed port until told to stop."""
+    """Run the example adapters (``only`` these, when given) on their fixed ports until told to stop."""
     os.environ["PINGAN_DATA_DIR"] = data_dir
     os.environ["PINGAN_LINKAGE_SECRET"] = secret
     from adapters.server import AdapterServer
@@ -118,6 +120,8 @@ def _adapter_process(
     try:
         for example in sorted(EXAMPLES.glob("*.toml")):
             name = example.stem
+            if only and name not in only:
+                continue
             credentials = None
             if tls_dir is not None:
                 from pingan.tls import server_credentials
@@ -267,45 +271,131 @@ class AdapterTimes:
         return timed
 
 
+class StageTimes:
+    """--stages: wall time of each step of GetPersonProfile inside the hub (bench-only wrappers
+    around the servicer's steps, so the hub's own overhead can be split by step)."""
+
+    STEPS = (
+        "authenticate", "resolve", "plan", "intent append", "assemble", "access append", "whole", "audit group commit"
+    )
+
+    def __init__(self) -> None:
+        self.ms: dict[str, list[float]] = {step: [] for step in self.STEPS}
+        self.batch_sizes: list[int] = []
+
+    def instrument(self) -> None:
+        from hub.profile.assembly import ProfileAssembler
+        from hub.profile.recorder import AuditRecorder
+        from hub.profile.service import ProfileServicer
+
+        self._wrap(ProfileServicer, "_authenticate", lambda a, k: "authenticate")
+        self._wrap(ProfileServicer, "_resolve", lambda a, k: "resolve")
+        self._wrap(ProfileServicer, "GetPersonProfile", lambda a, k: "whole")
+        self._wrap(ProfileAssembler, "plan", lambda a, k: "plan")
+        self._wrap(ProfileAssembler, "assemble", lambda a, k: "assemble")
+        self._wrap(
+            AuditRecorder, "append", lambda a, k: "access append" if k.get("with_checkpoint", True) else "intent append"
+        )
+        from audit.appender import BatchingAppender
+
+        commit, ms, sizes = BatchingAppender._commit, self.ms, self.batch_sizes
+
+        def timed_commit(appender: Any, batch: list[Any]) -> None:  # the appender thread: one group commit
+            start = time.perf_counter()
+            try:
+                commit(appender, batch)
+            finally:
+                ms["audit group commit"].append((time.perf_counter() - start) * 1000.0)
+                sizes.append(len(batch))
+
+        BatchingAppender._commit = timed_commit  # type: ignore[method-assign]
+
+    def _wrap(self, cls: Any, name: str, step_of: Any) -> None:
+        method = getattr(cls, name)
+        ms = self.ms
+
+        async def timed(*args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return await method(*args, **kwargs)
+            finally:
+                ms[step_of(args, kwargs)].append((time.perf_counter() - start) * 1000.0)
+
+        functools.update_wrapper(timed, method)
+        setattr(cls, name, timed)
+
+    def report(self) -> str:
+        rows = ["| step | calls | p50 ms | p90 ms | p99 ms |", "|---|---:|---:|---:|---:|"]
+        for step in self.STEPS:
+            values = sorted(self.ms[step])
+            if values:
+                p50, p90, p99 = (values[min(len(values) - 1, int(q * len(values)))] for q in (0.5, 0.9, 0.99))
+                rows.append(f"| {step} | {len(values)} | {p50:.1f} | {p90:.1f} | {p99:.1f} |")
+        if self.batch_sizes:
+            rows.append(f"entries per group commit: mean {sum(self.batch_sizes) / len(self.batch_sizes):.1f}, "
+                        f"max {max(self.batch_sizes)}")
+        return "\n".join(rows)
+
+
 class Adapters:
-    """The adapter process of one mode."""
+    """The adapter processes of one mode: one per department, as deployed (each department runs
+    its own adapter), or all in one process (``--adapter-processes one``, one GIL for all)."""
 
     def __init__(
-        self, root: Path, data: Path, ports: dict[str, int], tls_dir: Path | None, witness_key: Path
+        self,
+        root: Path,
+        data: Path,
+        ports: dict[str, int],
+        tls_dir: Path | None,
+        witness_key: Path,
+        per_department: bool = True,
     ) -> None:
-        self.parent, child = mp.Pipe()
-        self.proc = mp.get_context("spawn").Process(
-            target=_adapter_process,
-            args=(
-                str(root / "adapters"),
-                str(data),
-                os.environ["PINGAN_LINKAGE_SECRET"],
-                ports,
-                str(tls_dir) if tls_dir else None,
-                str(witness_key),
-                child,
-            ),
-            daemon=True,
-        )
-        self.proc.start()
-        if not self.parent.poll(180):
-            self.stop()
-            raise SystemExit("adapters did not start within 180 s")
-        status = self.parent.recv()
-        if status != "ready":
-            self.stop()
-            raise SystemExit(f"adapters failed to start: {status}")
+        groups = [(name,) for name in sorted(ports)] if per_department else [()]
+        context = mp.get_context("spawn")
+        self._running: list[tuple[Any, Any]] = []
+        for only in groups:
+            parent, child = context.Pipe()
+            proc = context.Process(
+                target=_adapter_process,
+                args=(
+                    str(root / "adapters"),
+                    str(data),
+                    os.environ["PINGAN_LINKAGE_SECRET"],
+                    ports,
+                    str(tls_dir) if tls_dir else None,
+                    str(witness_key),
+                    child,
+                    only,
+                ),
+                daemon=True,
+            )
+            proc.start()
+            self._running.append((proc, parent))
+        for proc, parent in self._running:
+            if not parent.poll(180):
+                self.stop()
+                raise SystemExit("adapters did not start within 180 s")
+            status = parent.recv()
+            if status != "ready":
+                self.stop()
+                raise SystemExit(f"adapters failed to start: {status}")
+
+    @property
+    def pids(self) -> list[int]:
+        return [proc.pid for proc, _ in self._running]
 
     def stop(self) -> None:
-        if self.proc.is_alive():
-            try:
-                self.parent.send("stop")
-            except (BrokenPipeError, OSError):
-                pass
-            self.proc.join(30)
-        if self.proc.is_alive():
-            self.proc.terminate()
-            self.proc.join(10)
+        for proc, parent in self._running:
+            if proc.is_alive():
+                try:
+                    parent.send("stop")
+                except (BrokenPipeError, OSError):
+                    pass
+        for proc, _ in self._running:
+            proc.join(30)
+            if proc.is_alive():
+                proc.terminate()
+                proc.join(10)
 
 
 def _issue_certificates(root: Path, departments: list[str]) -> Path:
@@ -662,13 +752,16 @@ def run_mode(
     from hub.runtime import HubRuntime
     from pingan.cli.sandbox import LoopThread
 
-    adapters = Adapters(root, data, ports, tls_dir, keys.signing_vkey)
+    adapters = Adapters(root, data, ports, tls_dir, keys.signing_vkey, args.adapter_processes == "each")
     runtime = None
     workers: list[Any] = []
     loop = LoopThread()
     try:
         checkpoints = (args.checkpoint_every_entries, args.checkpoint_every_seconds)
         config_path = _hub_config(root, keys, ports, tls_dir, urls, checkpoints)
+        stages = StageTimes() if args.stages else None
+        if stages is not None:
+            stages.instrument()  # before the servicer is registered: gRPC binds its methods then
         runtime = HubRuntime.create(load_hub_config(config_path))
         runtime.share_port = args.hub_workers > 1
         port = loop.run(runtime.start())
@@ -711,30 +804,32 @@ def run_mode(
             daemon=True,
         )
         hub_pids = [os.getpid(), *(w.pid for w in workers)]
-        cpu_before = (sum(_cpu_seconds(p) for p in hub_pids), _cpu_seconds(adapters.proc.pid))
+        cpu_before = (sum(_cpu_seconds(p) for p in hub_pids), sum(_cpu_seconds(p) for p in adapters.pids))
         proc.start()
         spy = _start_py_spy(args, mode)
-        adapter_spy = _start_py_spy(args, mode, adapters.proc.pid, "-adapters") if args.py_spy_adapters else None
+        adapter_spy = _start_py_spy(args, mode, adapters.pids[0], "-adapters") if args.py_spy_adapters else None
         budget = args.warmup + args.seconds + 120
         lag = LoopLag()
         loop.call(lag.start)
         with GcPauses() as gc_pauses:
             got = parent.recv() if parent.poll(budget) else "error: clients did not report in time"
         loop.call(lag.stop)
-        cpu_after = (sum(_cpu_seconds(p) for p in hub_pids), _cpu_seconds(adapters.proc.pid))
+        cpu_after = (sum(_cpu_seconds(p) for p in hub_pids), sum(_cpu_seconds(p) for p in adapters.pids))
         proc.join(30)
         if proc.is_alive():
             proc.terminate()
             proc.join(10)
         profile_text = _stop_py_spy(spy)
+        if stages is not None:
+            profile_text += f"\n---- hub steps of GetPersonProfile ({mode}, warm-up included) ----\n{stages.report()}\n"
         if adapter_spy is not None:
             profile_text += "\n---- adapters process ----\n" + _stop_py_spy(adapter_spy)
         if profiler is not None:
             loop.call(profiler.disable)
             buffer = io.StringIO()
-            pstats.Stats(profiler, stream=buffer).sort_stats("cumulative").print_stats(35)
+            pstats.Stats(profiler, stream=buffer).sort_stats("cumulative").print_stats(70)
             buffer.write("\n---- by own time ----\n")
-            pstats.Stats(profiler, stream=buffer).sort_stats("tottime").print_stats(25)
+            pstats.Stats(profiler, stream=buffer).sort_stats("tottime").print_stats(50)
             profile_text += buffer.getvalue()
         if isinstance(got, str):
             raise SystemExit(got)
@@ -823,6 +918,12 @@ def _apply_what_if(what_if: str | None) -> None:
     """Experiments that measure one cost by removing it in this (hub) process only."""
     if what_if == "switch-1ms":
         sys.setswitchinterval(0.001)
+    if what_if == "switch-0.2ms":
+        sys.setswitchinterval(0.0002)
+    if what_if == "uvloop":
+        import uvloop
+
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     if what_if == "no-decision-log":
         from hub.policy.decision_point import PolicyDecisionPoint
 
@@ -864,9 +965,23 @@ def main() -> int:
         "only; the others start after linkage; per-request adapter timings cover the in-process one)",
     )
     parser.add_argument(
+        "--stages",
+        action="store_true",
+        help="time each step of GetPersonProfile inside the hub (authenticate, resolve, plan, the two audit "
+        "appends, assemble) and print p50/p90/p99 per step",
+    )
+    parser.add_argument(
+        "--adapter-processes",
+        choices=("each", "one"),
+        default="each",
+        help="each: every department adapter in its own process, as deployed (the default); one: all "
+        "adapters in one process, sharing one GIL (how this bench ran before 2026-11-23)",
+    )
+    parser.add_argument(
         "--py-spy-adapters",
         action="store_true",
-        help="with --py-spy: also sample the adapters' process (PREFIX-adapters-MODE.txt)",
+        help="with --py-spy: also sample the adapters' process, the first department's with --adapter-processes each "
+        "(PREFIX-adapters-MODE.txt)",
     )
     parser.add_argument(
         "--py-spy-native",
@@ -905,7 +1020,7 @@ def main() -> int:
     )
     parser.add_argument(
         "--what-if",
-        choices=("no-decision-log", "switch-1ms"),
+        choices=("no-decision-log", "switch-1ms", "switch-0.2ms", "uvloop"),
         help="experiment, not the shipped configuration: no-decision-log skips writing policy decisions to "
         "the decision-log table (the audit log is unchanged); switch-1ms sets the hub process's GIL switch "
         "interval to 1 ms (CPython's default is 5 ms). Shows what each costs or gains.",
@@ -985,6 +1100,7 @@ def main() -> int:
         f"{residents} queryable residents in {len(by_grid)} grids ({shared} ID numbers held by more than one "
         f"hub person), clients {args.clients} ({'one shared connection' if args.one_connection else 'one connection each'}), "
         f"hub processes {args.hub_workers}, "
+        f"adapter processes {len(ports) if args.adapter_processes == 'each' else 1}, "
         f"{args.seconds:g} s measured after {args.warmup:g} s warm-up per mode"
         + (f", open loop at {args.rate:g} offered profiles/s" if args.rate > 0 else ", closed loop")
         + f"; audit checkpoint every {args.checkpoint_every_entries} entries or {args.checkpoint_every_seconds:g} s"

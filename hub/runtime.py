@@ -28,6 +28,7 @@ from audit.entry import IdentityMergeEntry, IdentitySplitEntry, PolicyChangeEntr
 from audit.sealed import Keyring
 from audit.service import add_to_server as add_audit_service
 from audit.store import AuditLog, CheckpointPolicy, EntryFilter
+from hub import heap
 from hub.alerts.feed import AlertFeed
 from hub.auth.caller import Caller
 from hub.auth.gate import CallerGate
@@ -35,8 +36,8 @@ from hub.config import HubConfig
 from hub.database import hub_engine
 from hub.departments.client import DepartmentClient, pinned_adapter_options
 from hub.departments.witness import WitnessSource
-from hub import heap
 from hub.errors import ConfigError
+from hub.identity.errors import IdentityError
 from hub.identity.index import IdentityIndex, ResolveSummary
 from hub.identity.pull import PullResult, pull
 from hub.masking.context import MIN_PSEUDONYM_KEY_BYTES, MaskingContext
@@ -286,6 +287,12 @@ class HubRuntime:
     async def start(self) -> int:
         # Build the free-text analyser now (about a second), not inside the first request.
         await asyncio.to_thread(default_masker)
+        # Likewise the identity lookup state (seconds on a large index; a new worker process
+        # would otherwise build it inside its first requests).
+        try:
+            await asyncio.to_thread(self.identity.load)
+        except IdentityError as exc:  # lookups report it; the rest of the hub can serve
+            log.warning("identity index not loaded: %s", exc)
         credentials = self._channel_credentials()
         self.clients = {
             a.name: DepartmentClient(

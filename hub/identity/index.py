@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import secrets
+import threading
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -159,6 +160,9 @@ class IdentityIndex:
         self._configured = expected or ExpectedScheme()
         self._threshold = threshold
         self._loaded: _Loaded | None = None
+        # Building the lookup state (the matcher's LSH bands over every record) takes seconds
+        # on a large index: one thread builds it, concurrent first lookups wait for that one.
+        self._load_lock = threading.Lock()
 
     @property
     def engine(self) -> sa.Engine:
@@ -241,7 +245,8 @@ class IdentityIndex:
                 self._put_setting(conn, "scheme", json.dumps(expected.to_json()))
             self._store(conn, department, batch, now)
             self._set_source(conn, department, watermark=watermark, last_error="")
-        self._loaded = None
+        # Lookups keep answering from the last resolution (as replicas do) until resolve()
+        # replaces it: new records are findable once they are resolved, not before.
         return len(batch)
 
     @staticmethod
@@ -385,9 +390,11 @@ class IdentityIndex:
             conn.execute(sa.insert(store.settings).values(key="model", value=json.dumps(res.model.to_json())))
             generation = secrets.token_hex(8)  # other processes reload their lookup state on a change
             self._put_setting(conn, "generation", generation)
-        self._loaded = _Loaded(
+        fresh = _Loaded(
             person_ids, Matcher(mx, person_index, res.model, self._threshold), self.expected_scheme(), generation
         )
+        with self._load_lock:  # after any reload that started before this resolution committed
+            self._loaded = fresh
         return ResolveSummary(
             records=mx.n,
             persons=len(person_ids),
@@ -521,11 +528,26 @@ class IdentityIndex:
 
     # -- queries ---------------------------------------------------------------------------
 
+    def load(self) -> bool:
+        """Build the lookup state now (at hub start), so the first requests do not wait for it.
+
+        Returns False when the index has never been resolved (it is built by the first
+        resolve() then). A stored model from another scheme still raises IdentityError.
+        """
+        with self._engine.connect() as conn:
+            if self._setting(conn, "model") is None:
+                return False
+        self._ensure_loaded()
+        return True
+
     def _ensure_loaded(self) -> _Loaded:
-        if self._loaded is not None:
+        loaded = self._loaded
+        if loaded is not None:
+            return loaded
+        with self._load_lock:
+            if self._loaded is None:
+                self._loaded = self._read_loaded()
             return self._loaded
-        self._loaded = self._read_loaded()
-        return self._loaded
 
     def refresh(self) -> bool:
         """Reload the lookup state when another process resolved since it was loaded.
@@ -542,7 +564,9 @@ class IdentityIndex:
             generation = self._setting(conn, "generation") or ""
         if generation == loaded.generation:
             return False
-        self._loaded = self._read_loaded()
+        with self._load_lock:  # lookups meanwhile answer from the state loaded before
+            if self._loaded is loaded:
+                self._loaded = self._read_loaded()
         return True
 
     def _read_loaded(self) -> _Loaded:

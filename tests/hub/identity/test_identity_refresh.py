@@ -3,6 +3,11 @@ must see a new resolution (IdentityIndex.refresh), or a new resident is NOT_FOUN
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
 from adapters.linkage.encoder import LinkageEncoder
 from adapters.linkage.fields import IdentityFields
 from adapters.linkage.idnumber import check_character
@@ -47,3 +52,98 @@ def test_a_resolution_by_another_process_is_picked_up_by_refresh(
     assert replica.refresh() is True
     assert [m.person_id for m in replica.lookup(query)] == [newcomer]
     assert replica.refresh() is False
+
+
+def _query(encoder: LinkageEncoder, first17: str) -> linkage_pb2.LinkageEncoding:
+    return encoder.encode_query(linkage_pb2.IdentityQuery(id_number=first17 + check_character(first17)))
+
+
+def test_lookups_keep_answering_between_a_new_batch_and_its_resolution(
+    database_url: str, encoded: dict[str, list[linkage_pb2.LinkageRecord]], encoder: LinkageEncoder
+) -> None:
+    """Linkage pulls, then resolves: in between, lookups answer from the last resolution
+    (before, the first new record made every lookup fail with "not resolved yet")."""
+    index = IdentityIndex(database_url)
+    for department, batch in encoded.items():
+        index.apply_batch(department, batch, "w1")
+    first17 = "33010619910405003"
+    index.apply_batch("health", [_newcomer(encoder, first17 + check_character(first17))], "w2")
+    index.resolve()
+    known = index.person_of("health", "people", "newcomer-1")
+    assert [m.person_id for m in index.lookup(_query(encoder, first17))] == [known]
+
+    later17 = "33010619920506004"
+    later = _newcomer(encoder, later17 + check_character(later17))
+    later.local_record_id = "newcomer-2"
+    index.apply_batch("health", [later], "w3")
+    assert [m.person_id for m in index.lookup(_query(encoder, first17))] == [known]
+    assert index.lookup(_query(encoder, later17)) == []  # findable once resolved, not before
+    index.resolve()
+    assert [m.person_id for m in index.lookup(_query(encoder, later17))] == [
+        index.person_of("health", "people", "newcomer-2")
+    ]
+
+
+class _CountingMatcher:
+    """Counts how often the lookup state is built (wraps the real Matcher)."""
+
+    built = 0
+
+    def __new__(cls, *args: object, **kwargs: object) -> object:
+        from hub.identity.matcher import Matcher
+
+        cls.built += 1
+        return Matcher(*args, **kwargs)  # type: ignore[arg-type]
+
+
+def test_concurrent_first_lookups_build_the_lookup_state_once(
+    database_url: str,
+    encoded: dict[str, list[linkage_pb2.LinkageRecord]],
+    encoder: LinkageEncoder,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A new worker's first requests arrive together: one builds the matcher, the others
+    wait for it (each used to build its own, seconds of CPU apiece on a large index)."""
+    linker = IdentityIndex(database_url)
+    for department, batch in encoded.items():
+        linker.apply_batch(department, batch, "w1")
+    first17 = "33010619910405003"
+    linker.apply_batch("health", [_newcomer(encoder, first17 + check_character(first17))], "w2")
+    linker.resolve()
+    expected = [m.person_id for m in linker.lookup(_query(encoder, first17))]
+
+    monkeypatch.setattr("hub.identity.index.Matcher", _CountingMatcher)
+    _CountingMatcher.built = 0
+    replica = IdentityIndex(database_url)
+    start = threading.Barrier(6)
+
+    def first_lookup() -> list[str]:
+        start.wait()
+        return [m.person_id for m in replica.lookup(_query(encoder, first17))]
+
+    with ThreadPoolExecutor(6) as pool:
+        answers = list(pool.map(lambda _: first_lookup(), range(6)))
+    assert answers == [expected] * 6
+    assert _CountingMatcher.built == 1
+
+
+def test_load_builds_the_lookup_state_at_start(
+    database_url: str,
+    encoded: dict[str, list[linkage_pb2.LinkageRecord]],
+    encoder: LinkageEncoder,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    index = IdentityIndex(database_url)
+    assert index.load() is False  # never resolved: nothing to build yet
+    for department, batch in encoded.items():
+        index.apply_batch(department, batch, "w1")
+    assert index.load() is False
+    index.resolve()
+
+    monkeypatch.setattr("hub.identity.index.Matcher", _CountingMatcher)
+    _CountingMatcher.built = 0
+    replica = IdentityIndex(database_url)
+    assert replica.load() is True
+    assert _CountingMatcher.built == 1
+    replica.lookup(_query(encoder, "33010619910405003"))
+    assert _CountingMatcher.built == 1  # the first lookup found it built
