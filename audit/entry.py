@@ -43,6 +43,7 @@ from audit.sealed import Sealed
 # Defence in depth for REQUIREMENTS.md 7: digit runs shaped like a GB 11643 ID number (18 or
 # legacy 15 digits) or a mainland mobile number, standing alone, in an entry's plain text.
 _RAW_IDENTIFIER = re.compile(rb"(?<![0-9A-Za-z])(?:\d{17}[0-9Xx]|\d{15}|1[3-9]\d{9})(?![0-9A-Za-z])")
+_ELEVEN_DIGITS = re.compile(rb"\d{11}")
 _RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$")
 
 
@@ -248,6 +249,37 @@ MAX_SAFE_INTEGER = 2**53 - 1
 
 
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+_ENUM_TYPES: set[type] = set()
+
+
+class _Slow(Exception):
+    """A value the fast encoder does not handle: encode again with paths for the message."""
+
+
+def _encode_fast(value: Any) -> Any:
+    """``_encode`` for the types seen before, without building a path per field.
+
+    Runs for every field of every append (an access entry has hundreds); anything
+    unusual raises :class:`_Slow` and the caller re-encodes with ``_encode``, which
+    either handles it (and registers its type) or names the path in its error.
+    """
+    t = type(value)
+    if t is str or t is bool or value is None:
+        return value
+    if t is int:
+        if -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
+            return value
+        raise _Slow
+    if t is tuple:
+        return [_encode_fast(v) for v in value]
+    names = _FIELD_NAMES.get(t)
+    if names is not None:
+        return {n: _encode_fast(getattr(value, n)) for n in names}
+    if t in _ENUM_TYPES:
+        return value.value
+    if t is Sealed:
+        return value.to_text()
+    raise _Slow
 
 
 def _encode(value: Any, where: str) -> Any:
@@ -267,6 +299,7 @@ def _encode(value: Any, where: str) -> Any:
     if t is Sealed:
         return value.to_text()
     if isinstance(value, enum.Enum):
+        _ENUM_TYPES.add(t)
         return value.value
     if isinstance(value, float):
         raise EntryError(f"{where} is a float; use integers (e.g. microseconds)")
@@ -336,7 +369,10 @@ def entry_to_dict(entry: Entry) -> dict[str, Any]:
     """The JSON object of an entry, with its ``kind``."""
     if type(entry) not in KINDS.values():
         raise EntryError(f"{type(entry).__name__} is not an audit entry kind")
-    body = _encode(entry, entry.KIND)
+    try:
+        body = _encode_fast(entry)
+    except _Slow:
+        body = _encode(entry, entry.KIND)
     body["kind"] = entry.KIND
     return body
 
@@ -385,7 +421,9 @@ def refuse_raw_identifiers(data: bytes, kind: str) -> None:
     The message names the entry kind only, never the value: the hub must pass
     person ids, keyed hashes or sealed text instead.
     """
-    if _RAW_IDENTIFIER.search(data):
+    # Every shape the pattern matches has at least 11 digits in a row: a run that short
+    # is rare in entries, and looking for it first costs a tenth of the full pattern.
+    if _ELEVEN_DIGITS.search(data) and _RAW_IDENTIFIER.search(data):
         raise EntryError(
             f"{kind} entry holds a digit run shaped like an ID number (GB 11643) or a phone number in "
             "plain text; pass the hub's person id, a keyed hash, or a sealed field instead"

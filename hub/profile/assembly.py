@@ -15,8 +15,9 @@ import asyncio
 import datetime as dt
 import re
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
 import grpc
 
@@ -43,6 +44,9 @@ from pingan.v1 import adapter_pb2, common_pb2, profile_pb2
 _CJK_NAME = re.compile(r"^[\u3400-\u9fff·・]{2,6}$")
 _NAME_HINTS = ("name", "helper", "handler", "worker", "contact", "guardian")
 WITHHELD = "withheld"
+
+
+_Extra = TypeVar("_Extra")
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +86,15 @@ class Assembly:
 
 
 @dataclass(frozen=True, slots=True)
+class _FirstHop(Generic[_Extra]):
+    """What the first worker-thread hop of planning read, and its decisions when it could decide."""
+
+    records: Sequence[RecordRef]
+    extra: _Extra
+    decided: tuple[list[DepartmentPlan], HeaderDecision] | None
+
+
+@dataclass(frozen=True, slots=True)
 class DatasetSchema:
     """A dataset as the department described it, with what policy inputs need derived once."""
 
@@ -118,31 +131,79 @@ class ProfileAssembler:
     async def plan(
         self,
         person: PersonInfo,
+        read: Callable[[], tuple[Sequence[RecordRef], _Extra]],
+        subject: Subject,
+        purpose: str,
+        justification: str,
+        request_id: str,
+        now: dt.datetime,
+    ) -> tuple[list[DepartmentPlan], HeaderDecision, _Extra]:
+        """Read the person's records with ``read`` (it returns them and whatever else the
+        caller reads in the same hop, handed back as the third value) and decide.
+
+        One worker-thread hop does both when every department's schema is known (the
+        usual case): under load each hop costs the request a wait for the GIL on the way
+        out and on the way back, more than the work it carries (docs/benchmarks.md).
+        """
+        first = await asyncio.to_thread(
+            self._read_and_decide, person, read, subject, purpose, justification, request_id, now
+        )
+        if first.decided is not None:
+            return first.decided[0], first.decided[1], first.extra
+        records = first.records
+        departments = sorted({ref.department for ref in records})
+        known = [self._known_schemas(d) for d in departments]
+        asked = await asyncio.gather(
+            *(self._describe(d) for d, k in zip(departments, known, strict=True) if k is None)
+        )
+        answers = iter(asked)
+        described = {d: k if k is not None else next(answers) for d, k in zip(departments, known, strict=True)}
+        plans, header = await asyncio.to_thread(
+            self._decide, person, records, described, subject, purpose, justification, request_id, now
+        )
+        return plans, header, first.extra
+
+    def _read_and_decide(
+        self,
+        person: PersonInfo,
+        read: Callable[[], tuple[Sequence[RecordRef], _Extra]],
+        subject: Subject,
+        purpose: str,
+        justification: str,
+        request_id: str,
+        now: dt.datetime,
+    ) -> _FirstHop[_Extra]:
+        records, extra = read()
+        described: dict[str, tuple[dict[str, DatasetSchema], str]] = {}
+        for department in sorted({ref.department for ref in records}):
+            known = self._known_schemas(department)
+            if known is None:  # a department not described yet (or not answering): ask it first
+                return _FirstHop(records, extra, None)
+            described[department] = known
+        return _FirstHop(records, extra, self._decide(person, records, described, subject, purpose, justification, request_id, now))
+
+    def _decide(
+        self,
+        person: PersonInfo,
         records: Sequence[RecordRef],
+        described: Mapping[str, tuple[dict[str, DatasetSchema], str]],
         subject: Subject,
         purpose: str,
         justification: str,
         request_id: str,
         now: dt.datetime,
     ) -> tuple[list[DepartmentPlan], HeaderDecision]:
+        """Per-dataset section requests and the header request, decided in one batch (worker thread)."""
         groups = tuple(sorted(group_name(g) for g in person.groups))
         context = Context(time=now, emergency=purpose == "emergency")
         by_department: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
         for ref in records:
             by_department[ref.department][ref.dataset].append(ref.local_record_id)
-        departments = sorted(by_department)
-        known = [self._known_schemas(d) for d in departments]
-        if any(k is None for k in known):  # a department not described yet (or not answering)
-            asked = await asyncio.gather(*(self._describe(d) for d, k in zip(departments, known, strict=True) if k is None))
-            answers = iter(asked)
-            described = [k if k is not None else next(answers) for k in known]
-        else:
-            described = known  # type: ignore[assignment]
-
         plans: list[DepartmentPlan] = []
         pending: list[tuple[DepartmentPlan, str, DatasetSchema]] = []
         requests: list[SectionRequest] = []
-        for department, (specs, unavailable) in zip(departments, described, strict=True):
+        for department in sorted(by_department):
+            specs, unavailable = described[department]
             plan = DepartmentPlan(department, unavailable=unavailable)
             plans.append(plan)
             for name in sorted(by_department[department]):
@@ -155,7 +216,7 @@ class ProfileAssembler:
         header_request = HeaderRequest(subject, person.jurisdiction, groups, purpose, justification, context, request_id)
 
         # One policy version and one decision-log batch for the whole profile.
-        decisions, header = await asyncio.to_thread(self._pdp.decide_profile, requests, header_request)  # type: ignore[attr-defined]
+        decisions, header = self._pdp.decide_profile(requests, header_request)  # type: ignore[attr-defined]
         for (plan, name, schema), decision in zip(pending, decisions, strict=True):
             header_fields = tuple(
                 f

@@ -255,10 +255,16 @@ class ProfileServicer(profile_pb2_grpc.ProfileServiceServicer):
         assembly and to the access entry, so the entry names every id the response holds."""
         subject = Subject(caller.user_id, caller.department, caller.roles, caller.jurisdictions)
         now = dt.datetime.now(dt.timezone.utc)
-        # One worker-thread hop for both reads; the members are dropped unless the header is allowed.
-        records, members = await asyncio.to_thread(self._records_and_members, person, list_household)
-        plans, header_decision = await self._assembler.plan(
-            person, records, subject, ask.purpose, ask.justification, ask.request_id, now
+        # The records, the household members (dropped unless the header is allowed) and the
+        # policy decisions: one worker-thread hop.
+        plans, header_decision, members = await self._assembler.plan(
+            person,
+            lambda: self._records_and_members(person, list_household),
+            subject,
+            ask.purpose,
+            ask.justification,
+            ask.request_id,
+            now,
         )
         datasets = [d for p in plans for d in p.datasets]
         if not header_decision.allow and not any(d.decision.allow for d in datasets):

@@ -89,6 +89,14 @@ def test_other_kinds_round_trip(entry: object) -> None:
 def test_floats_are_refused() -> None:
     with pytest.raises(EntryError, match="float"):
         to_canonical(access(latency_us=1.5))  # type: ignore[arg-type]
+
+
+def test_a_refused_value_is_named_by_its_path() -> None:
+    """Appends encode without building paths; a value they cannot take is encoded again to name it."""
+    with pytest.raises(EntryError, match=r"access\.latency_us is a float"):
+        to_canonical(access(latency_us=1.5))  # type: ignore[arg-type]
+    with pytest.raises(EntryError, match=r"access\.caller\.roles is outside"):
+        to_canonical(access(caller=Caller("u", "d", (2**60,), "", "")))  # type: ignore[arg-type]
     with pytest.raises(EntryError, match="float"):
         from_canonical(b'{"kind":"access","latency_us":1.5}')
 
