@@ -249,41 +249,12 @@ MAX_SAFE_INTEGER = 2**53 - 1
 
 
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
-_ENUM_TYPES: set[type] = set()
 
-
-class _Slow(Exception):
-    """A value the fast encoder does not handle: encode again with paths for the message."""
-
-
-def _encode_fast(value: Any) -> Any:
-    """``_encode`` for the types seen before, without building a path per field.
-
-    Runs for every field of every append (an access entry has hundreds); anything
-    unusual raises :class:`_Slow` and the caller re-encodes with ``_encode``, which
-    either handles it (and registers its type) or names the path in its error.
-    """
-    t = type(value)
-    if t is str or t is bool or value is None:
-        return value
-    if t is int:
-        if -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
-            return value
-        raise _Slow
-    if t is tuple:
-        return [_encode_fast(v) for v in value]
-    names = _FIELD_NAMES.get(t)
-    if names is not None:
-        return {n: _encode_fast(getattr(value, n)) for n in names}
-    if t in _ENUM_TYPES:
-        return value.value
-    if t is Sealed:
-        return value.to_text()
-    raise _Slow
-
-
-def _encode(value: Any, where: str) -> Any:
-    """Entry value -> JSON value; exact-type dispatch first because this runs for every append."""
+def _encode(value: Any, where: str | None) -> Any:
+    """Entry value -> JSON value; exact-type dispatch first because this runs for every field
+    of every append (an access entry has hundreds). ``where`` (the path named in errors) is
+    ``None`` on that first pass, so no path is built per field; a refused value is encoded
+    again with paths to say which (``entry_to_dict``)."""
     t = type(value)
     if t is str or t is bool or value is None:
         return value
@@ -295,11 +266,12 @@ def _encode(value: Any, where: str) -> Any:
         return [_encode(v, where) for v in value]
     names = _FIELD_NAMES.get(t)
     if names is not None:
+        if where is None:
+            return {n: _encode(getattr(value, n), None) for n in names}
         return {n: _encode(getattr(value, n), f"{where}.{n}") for n in names}
     if t is Sealed:
         return value.to_text()
     if isinstance(value, enum.Enum):
-        _ENUM_TYPES.add(t)
         return value.value
     if isinstance(value, float):
         raise EntryError(f"{where} is a float; use integers (e.g. microseconds)")
@@ -370,9 +342,9 @@ def entry_to_dict(entry: Entry) -> dict[str, Any]:
     if type(entry) not in KINDS.values():
         raise EntryError(f"{type(entry).__name__} is not an audit entry kind")
     try:
-        body = _encode_fast(entry)
-    except _Slow:
-        body = _encode(entry, entry.KIND)
+        body = _encode(entry, None)
+    except EntryError:
+        body = _encode(entry, entry.KIND)  # raises again, naming the field
     body["kind"] = entry.KIND
     return body
 

@@ -86,6 +86,18 @@ class Assembly:
 
 
 @dataclass(frozen=True, slots=True)
+class PlanRequest:
+    """Who asks about whom, why and when: what the policy decides a profile's sections on."""
+
+    person: PersonInfo
+    subject: Subject
+    purpose: str
+    justification: str
+    request_id: str
+    now: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
 class _FirstHop(Generic[_Extra]):
     """What the first worker-thread hop of planning read, and its decisions when it could decide."""
 
@@ -129,14 +141,7 @@ class ProfileAssembler:
     # -- planning ---------------------------------------------------------------------------------
 
     async def plan(
-        self,
-        person: PersonInfo,
-        read: Callable[[], tuple[Sequence[RecordRef], _Extra]],
-        subject: Subject,
-        purpose: str,
-        justification: str,
-        request_id: str,
-        now: dt.datetime,
+        self, asked: PlanRequest, read: Callable[[], tuple[Sequence[RecordRef], _Extra]]
     ) -> tuple[list[DepartmentPlan], HeaderDecision, _Extra]:
         """Read the person's records with ``read`` (it returns them and whatever else the
         caller reads in the same hop, handed back as the third value) and decide.
@@ -145,33 +150,20 @@ class ProfileAssembler:
         usual case): under load each hop costs the request a wait for the GIL on the way
         out and on the way back, more than the work it carries (docs/benchmarks.md).
         """
-        first = await asyncio.to_thread(
-            self._read_and_decide, person, read, subject, purpose, justification, request_id, now
-        )
+        first = await asyncio.to_thread(self._read_and_decide, asked, read)
         if first.decided is not None:
             return first.decided[0], first.decided[1], first.extra
-        records = first.records
-        departments = sorted({ref.department for ref in records})
+        departments = sorted({ref.department for ref in first.records})
         known = [self._known_schemas(d) for d in departments]
-        asked = await asyncio.gather(
-            *(self._describe(d) for d, k in zip(departments, known, strict=True) if k is None)
+        answers = iter(
+            await asyncio.gather(*(self._describe(d) for d, k in zip(departments, known, strict=True) if k is None))
         )
-        answers = iter(asked)
         described = {d: k if k is not None else next(answers) for d, k in zip(departments, known, strict=True)}
-        plans, header = await asyncio.to_thread(
-            self._decide, person, records, described, subject, purpose, justification, request_id, now
-        )
+        plans, header = await asyncio.to_thread(self._decide, asked, first.records, described)
         return plans, header, first.extra
 
     def _read_and_decide(
-        self,
-        person: PersonInfo,
-        read: Callable[[], tuple[Sequence[RecordRef], _Extra]],
-        subject: Subject,
-        purpose: str,
-        justification: str,
-        request_id: str,
-        now: dt.datetime,
+        self, asked: PlanRequest, read: Callable[[], tuple[Sequence[RecordRef], _Extra]]
     ) -> _FirstHop[_Extra]:
         records, extra = read()
         described: dict[str, tuple[dict[str, DatasetSchema], str]] = {}
@@ -180,22 +172,20 @@ class ProfileAssembler:
             if known is None:  # a department not described yet (or not answering): ask it first
                 return _FirstHop(records, extra, None)
             described[department] = known
-        return _FirstHop(records, extra, self._decide(person, records, described, subject, purpose, justification, request_id, now))
+        return _FirstHop(records, extra, self._decide(asked, records, described))
 
     def _decide(
         self,
-        person: PersonInfo,
+        asked: PlanRequest,
         records: Sequence[RecordRef],
         described: Mapping[str, tuple[dict[str, DatasetSchema], str]],
-        subject: Subject,
-        purpose: str,
-        justification: str,
-        request_id: str,
-        now: dt.datetime,
     ) -> tuple[list[DepartmentPlan], HeaderDecision]:
         """Per-dataset section requests and the header request, decided in one batch (worker thread)."""
+        person, subject, purpose, justification, request_id = (
+            asked.person, asked.subject, asked.purpose, asked.justification, asked.request_id
+        )
         groups = tuple(sorted(group_name(g) for g in person.groups))
-        context = Context(time=now, emergency=purpose == "emergency")
+        context = Context(time=asked.now, emergency=purpose == "emergency")
         by_department: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
         for ref in records:
             by_department[ref.department][ref.dataset].append(ref.local_record_id)

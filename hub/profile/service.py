@@ -39,7 +39,7 @@ from hub.auth.bearer import status_for
 from hub.identity.index import IdentityIndex, PersonInfo, RecordRef
 from hub.metrics.sharing import SharingReport, sharing_report
 from hub.policy.model import Subject
-from hub.profile.assembly import Assembly, ProfileAssembler
+from hub.profile.assembly import Assembly, PlanRequest, ProfileAssembler
 from hub.profile.recorder import AuditRecorder, Receipt
 from hub.profile.request import REQUEST_ID_RE, Ask, parse_household_request, parse_profile_request
 from hub.profile.resolve import PersonNotFound, PersonResolver
@@ -258,13 +258,8 @@ class ProfileServicer(profile_pb2_grpc.ProfileServiceServicer):
         # The records, the household members (dropped unless the header is allowed) and the
         # policy decisions: one worker-thread hop.
         plans, header_decision, members = await self._assembler.plan(
-            person,
+            PlanRequest(person, subject, ask.purpose, ask.justification, ask.request_id, now),
             lambda: self._records_and_members(person, list_household),
-            subject,
-            ask.purpose,
-            ask.justification,
-            ask.request_id,
-            now,
         )
         datasets = [d for p in plans for d in p.datasets]
         if not header_decision.allow and not any(d.decision.allow for d in datasets):

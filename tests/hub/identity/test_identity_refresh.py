@@ -58,17 +58,28 @@ def _query(encoder: LinkageEncoder, first17: str) -> linkage_pb2.LinkageEncoding
     return encoder.encode_query(linkage_pb2.IdentityQuery(id_number=first17 + check_character(first17)))
 
 
+FIRST17 = "33010619910405003"
+
+
+def _linked(
+    database_url: str, encoded: dict[str, list[linkage_pb2.LinkageRecord]], encoder: LinkageEncoder
+) -> IdentityIndex:
+    """The test population plus one newcomer (ID number FIRST17 + check digit), resolved."""
+    index = IdentityIndex(database_url)
+    for department, batch in encoded.items():
+        index.apply_batch(department, batch, "w1")
+    index.apply_batch("health", [_newcomer(encoder, FIRST17 + check_character(FIRST17))], "w2")
+    index.resolve()
+    return index
+
+
 def test_lookups_keep_answering_between_a_new_batch_and_its_resolution(
     database_url: str, encoded: dict[str, list[linkage_pb2.LinkageRecord]], encoder: LinkageEncoder
 ) -> None:
     """Linkage pulls, then resolves: in between, lookups answer from the last resolution
     (before, the first new record made every lookup fail with "not resolved yet")."""
-    index = IdentityIndex(database_url)
-    for department, batch in encoded.items():
-        index.apply_batch(department, batch, "w1")
-    first17 = "33010619910405003"
-    index.apply_batch("health", [_newcomer(encoder, first17 + check_character(first17))], "w2")
-    index.resolve()
+    index = _linked(database_url, encoded, encoder)
+    first17 = FIRST17
     known = index.person_of("health", "people", "newcomer-1")
     assert [m.person_id for m in index.lookup(_query(encoder, first17))] == [known]
 
@@ -104,12 +115,8 @@ def test_concurrent_first_lookups_build_the_lookup_state_once(
 ) -> None:
     """A new worker's first requests arrive together: one builds the matcher, the others
     wait for it (each used to build its own, seconds of CPU apiece on a large index)."""
-    linker = IdentityIndex(database_url)
-    for department, batch in encoded.items():
-        linker.apply_batch(department, batch, "w1")
-    first17 = "33010619910405003"
-    linker.apply_batch("health", [_newcomer(encoder, first17 + check_character(first17))], "w2")
-    linker.resolve()
+    linker = _linked(database_url, encoded, encoder)
+    first17 = FIRST17
     expected = [m.person_id for m in linker.lookup(_query(encoder, first17))]
 
     monkeypatch.setattr("hub.identity.index.Matcher", _CountingMatcher)
