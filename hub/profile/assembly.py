@@ -87,9 +87,8 @@ class Assembly:
 
 @dataclass(frozen=True, slots=True)
 class PlanRequest:
-    """Who asks about whom, why and when: what the policy decides a profile's sections on."""
+    """Who asks, why and when: with the person, what the policy decides a profile's sections on."""
 
-    person: PersonInfo
     subject: Subject
     purpose: str
     justification: str
@@ -98,9 +97,20 @@ class PlanRequest:
 
 
 @dataclass(frozen=True, slots=True)
+class Planned(Generic[_Extra]):
+    """The person, their department plans with the policy's decisions, and what else was read."""
+
+    person: PersonInfo
+    plans: list[DepartmentPlan]
+    header: HeaderDecision
+    extra: _Extra
+
+
+@dataclass(frozen=True, slots=True)
 class _FirstHop(Generic[_Extra]):
     """What the first worker-thread hop of planning read, and its decisions when it could decide."""
 
+    person: PersonInfo
     records: Sequence[RecordRef]
     extra: _Extra
     decided: tuple[list[DepartmentPlan], HeaderDecision] | None
@@ -141,49 +151,49 @@ class ProfileAssembler:
     # -- planning ---------------------------------------------------------------------------------
 
     async def plan(
-        self, asked: PlanRequest, read: Callable[[], tuple[Sequence[RecordRef], _Extra]]
-    ) -> tuple[list[DepartmentPlan], HeaderDecision, _Extra]:
-        """Read the person's records with ``read`` (it returns them and whatever else the
-        caller reads in the same hop, handed back as the third value) and decide.
+        self, asked: PlanRequest, read: Callable[[], tuple[PersonInfo, Sequence[RecordRef], _Extra]]
+    ) -> Planned[_Extra]:
+        """Find the person and their records with ``read`` (it returns them and whatever
+        else the caller reads in the same hop, handed back as ``extra``) and decide.
 
-        One worker-thread hop does both when every department's schema is known (the
+        One worker-thread hop does all of it when every department's schema is known (the
         usual case): under load each hop costs the request a wait for the GIL on the way
         out and on the way back, more than the work it carries (docs/benchmarks.md).
+        Whatever ``read`` raises (e.g. the person is not found) reaches the caller.
         """
         first = await asyncio.to_thread(self._read_and_decide, asked, read)
         if first.decided is not None:
-            return first.decided[0], first.decided[1], first.extra
+            return Planned(first.person, first.decided[0], first.decided[1], first.extra)
         departments = sorted({ref.department for ref in first.records})
         known = [self._known_schemas(d) for d in departments]
         answers = iter(
             await asyncio.gather(*(self._describe(d) for d, k in zip(departments, known, strict=True) if k is None))
         )
         described = {d: k if k is not None else next(answers) for d, k in zip(departments, known, strict=True)}
-        plans, header = await asyncio.to_thread(self._decide, asked, first.records, described)
-        return plans, header, first.extra
+        plans, header = await asyncio.to_thread(self._decide, asked, first.person, first.records, described)
+        return Planned(first.person, plans, header, first.extra)
 
     def _read_and_decide(
-        self, asked: PlanRequest, read: Callable[[], tuple[Sequence[RecordRef], _Extra]]
+        self, asked: PlanRequest, read: Callable[[], tuple[PersonInfo, Sequence[RecordRef], _Extra]]
     ) -> _FirstHop[_Extra]:
-        records, extra = read()
+        person, records, extra = read()
         described: dict[str, tuple[dict[str, DatasetSchema], str]] = {}
         for department in sorted({ref.department for ref in records}):
             known = self._known_schemas(department)
             if known is None:  # a department not described yet (or not answering): ask it first
-                return _FirstHop(records, extra, None)
+                return _FirstHop(person, records, extra, None)
             described[department] = known
-        return _FirstHop(records, extra, self._decide(asked, records, described))
+        return _FirstHop(person, records, extra, self._decide(asked, person, records, described))
 
     def _decide(
         self,
         asked: PlanRequest,
+        person: PersonInfo,
         records: Sequence[RecordRef],
         described: Mapping[str, tuple[dict[str, DatasetSchema], str]],
     ) -> tuple[list[DepartmentPlan], HeaderDecision]:
         """Per-dataset section requests and the header request, decided in one batch (worker thread)."""
-        person, subject, purpose, justification, request_id = (
-            asked.person, asked.subject, asked.purpose, asked.justification, asked.request_id
-        )
+        subject, purpose, justification, request_id = asked.subject, asked.purpose, asked.justification, asked.request_id
         groups = tuple(sorted(group_name(g) for g in person.groups))
         context = Context(time=asked.now, emergency=purpose == "emergency")
         by_department: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))

@@ -9,7 +9,8 @@ NOT_FOUND with a message telling the caller how to narrow it.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import grpc
@@ -44,15 +45,24 @@ class PersonResolver:
         self._clients = list(clients)
 
     async def resolve(self, lookup: PersonLookup, request_id: str) -> Resolved:
+        return await asyncio.to_thread(await self.finder(lookup, request_id))
+
+    async def finder(self, lookup: PersonLookup, request_id: str) -> Callable[[], Resolved]:
+        """Tokenise raw identifiers now (an adapter call, on the event loop) and return the
+        index reads as a function, for the caller's worker-thread hop: a profile finds the
+        person, reads the records and decides in one hop (hub.profile.assembly.plan).
+        The function raises :class:`PersonNotFound` when nobody matches."""
         if lookup.kind == "person_id":
-            info = await asyncio.to_thread(self._index.person, lookup.person_id)
-            if info is None:
-                raise PersonNotFound("no person with this person_id")
-            return Resolved(info, 1.0)
+            return functools.partial(self._by_id, lookup.person_id)
         assert lookup.identity is not None
         encoding = await self._tokenize(lookup, request_id)
-        # one worker-thread hop for the match and the person read (each hop costs event-loop time)
-        return await asyncio.to_thread(self._match, encoding, lookup.kind.replace("_", " "))
+        return functools.partial(self._match, encoding, lookup.kind.replace("_", " "))
+
+    def _by_id(self, person_id: str) -> Resolved:
+        info = self._index.person(person_id)
+        if info is None:
+            raise PersonNotFound("no person with this person_id")
+        return Resolved(info, 1.0)
 
     def _match(self, encoding: linkage_pb2.LinkageEncoding, asked_by: str) -> Resolved:
         matches = sorted(self._index.lookup(encoding), key=lambda m: m.probability, reverse=True)

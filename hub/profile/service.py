@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import logging
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import grpc
@@ -33,9 +34,9 @@ from audit.entry import (
     now_rfc3339,
 )
 from audit.entry import Caller as AuditCaller
+from hub.auth.bearer import status_for
 from hub.auth.caller import Caller
 from hub.auth.errors import AuthError
-from hub.auth.bearer import status_for
 from hub.identity.index import IdentityIndex, PersonInfo, RecordRef
 from hub.metrics.sharing import SharingReport, sharing_report
 from hub.policy.model import Subject
@@ -78,8 +79,11 @@ class ProfileServicer(profile_pb2_grpc.ProfileServiceServicer):
         caller = await self._authenticate(context, "GetPersonProfile", request.request_id)
         ask = parse_profile_request(request)
         await self._admit(caller, ask, context, "GetPersonProfile")
-        person = await self._resolve(caller, ask, context, started)
-        assembly, receipt = await self._profile_of(caller, ask, person, context, started, list_household=True)
+        assert ask.lookup is not None
+        find = await self._resolver.finder(ask.lookup, ask.request_id)  # Tokenize, if raw identifiers
+        assembly, receipt = await self._profile_of(
+            caller, ask, lambda: find().person, context, started, list_household=True
+        )
         response = profile_pb2.GetPersonProfileResponse(header=assembly.header)
         response.sections.extend(s.proto for s in assembly.sections)
         for member in assembly.household_members:
@@ -113,7 +117,9 @@ class ProfileServicer(profile_pb2_grpc.ProfileServiceServicer):
             if info is None:
                 continue
             try:
-                assembly, receipt = await self._profile_of(caller, ask, info, context, started, household=household_id)
+                assembly, receipt = await self._profile_of(
+                    caller, ask, functools.partial(_same, info), context, started, household=household_id
+                )
             except StatusError as exc:
                 if exc.code != grpc.StatusCode.PERMISSION_DENIED:
                     raise
@@ -179,8 +185,8 @@ class ProfileServicer(profile_pb2_grpc.ProfileServiceServicer):
         caller = await self._authenticate(context, "SharingStats")
         if not STATS_ROLES.intersection(caller.roles):
             raise permission_denied("sharing statistics need one of the roles: " + ", ".join(sorted(STATS_ROLES)))
-        since = request.since.ToDatetime(dt.timezone.utc) if request.HasField("since") else None
-        until = request.until.ToDatetime(dt.timezone.utc) if request.HasField("until") else None
+        since = request.since.ToDatetime(dt.UTC) if request.HasField("since") else None
+        until = request.until.ToDatetime(dt.UTC) if request.HasField("until") else None
         if since and until and until <= since:
             raise StatusError(grpc.StatusCode.INVALID_ARGUMENT, "until must be after since")
         report = await asyncio.to_thread(
@@ -244,23 +250,33 @@ class ProfileServicer(profile_pb2_grpc.ProfileServiceServicer):
         self,
         caller: Caller,
         ask: Ask,
-        person: PersonInfo,
+        find: Callable[[], PersonInfo],
         context: grpc.aio.ServicerContext,
         started: float,
         household: str = "",
         list_household: bool = False,
     ) -> tuple[Assembly, Receipt]:
-        """Decide, record the intent, fetch, mask, record the access; ``list_household``
-        adds the person's household members (when the header is visible) to the
-        assembly and to the access entry, so the entry names every id the response holds."""
+        """Find the person (``find`` reads the index; it raises PersonNotFound), decide,
+        record the intent, fetch, mask, record the access; ``list_household`` adds the
+        person's household members (when the header is visible) to the assembly and to the
+        access entry, so the entry names every id the response holds."""
         subject = Subject(caller.user_id, caller.department, caller.roles, caller.jurisdictions)
-        now = dt.datetime.now(dt.timezone.utc)
-        # The records, the household members (dropped unless the header is allowed) and the
-        # policy decisions: one worker-thread hop.
-        plans, header_decision, members = await self._assembler.plan(
-            PlanRequest(person, subject, ask.purpose, ask.justification, ask.request_id, now),
-            lambda: self._records_and_members(person, list_household),
-        )
+        now = dt.datetime.now(dt.UTC)
+
+        def read() -> tuple[PersonInfo, list[RecordRef], list[str]]:
+            person = find()
+            return person, *self._records_and_members(person, list_household)
+
+        # The person, the records, the household members (dropped unless the header is
+        # allowed) and the policy decisions: one worker-thread hop.
+        try:
+            planned = await self._assembler.plan(
+                PlanRequest(subject, ask.purpose, ask.justification, ask.request_id, now), read
+            )
+        except PersonNotFound:
+            await self._audit_refusal(caller, ask, context, started, "", ("unknown_person",))
+            raise
+        person, plans, header_decision, members = planned.person, planned.plans, planned.header, planned.extra
         datasets = [d for p in plans for d in p.datasets]
         if not header_decision.allow and not any(d.decision.allow for d in datasets):
             reasons = sorted({*header_decision.reasons, *(r for d in datasets for r in d.decision.reasons)})
@@ -361,6 +377,11 @@ class ProfileServicer(profile_pb2_grpc.ProfileServiceServicer):
             jurisdiction=person.jurisdiction if person is not None else "",
             household_members=tuple(household_members),
         )
+
+
+def _same(info: PersonInfo) -> PersonInfo:
+    """A person already read (household members): nothing to find."""
+    return info
 
 
 def _peer(context: grpc.aio.ServicerContext) -> str:
