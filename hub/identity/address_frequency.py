@@ -28,6 +28,11 @@ hub can count the *holders* of each token without knowing any address.
 * A close (not identical) address of the same class gets that u times the
   close/identical ratio random pairs show (Splink applies its term-frequency
   factor to fuzzy levels the same way).
+* A similar address with alike numbers (the "alike" level; no shared token to
+  count) is classed by the more common of the two tokens as well, so a mistyped
+  copy of a household's address falls in the household's class; for the first
+  class its u is the frequency in a large random sample minus the matches EM
+  expects there over all pairs (:meth:`AddressFrequency.u_alike`).
 """
 
 from __future__ import annotations
@@ -51,6 +56,25 @@ class AddressFrequency:
 
     shared_pairs: tuple[float, ...]  # per class: record pairs holding one token (c(c-1)/2 summed)
     present_pairs: float  # record pairs with an address on both sides
+    # Address levels of a large sample of random pairs with an address on both sides (counts per
+    # level, and the sample's size): the alike level's u, EM's expected matches removed.
+    sampled_levels: tuple[float, ...] = ()
+    sampled_pairs: float = 0.0
+
+    def u_alike(self, level: int, expected_matches: float) -> float | None:
+        """u of one level from the random sample, the matches EM expects there over all pairs removed.
+
+        Random pairs are almost all non-matches, but not at a level only matches reach
+        often: on FEBRL4 most random pairs at a similar address with alike numbers are the
+        same person (the sample holds ~1 in 25 of all pairs, hence ~1 in 25 of the matches).
+        Their share over all pairs (``expected_matches / present_pairs``) is taken out of the
+        sample's frequency; one pseudo-pair keeps u above zero. None without a sample.
+        """
+        if self.sampled_pairs <= 0 or level >= len(self.sampled_levels):
+            return None
+        frequency = self.sampled_levels[level] / self.sampled_pairs
+        matches = expected_matches / max(self.present_pairs, 1.0)
+        return max(frequency - matches, 0.0) + PSEUDO_PAIRS / self.sampled_pairs
 
     def u_identical(self, expected_matches: np.ndarray, matches_present: float) -> np.ndarray:
         """u per class of an identical address, the expected matches among the sharing pairs removed.

@@ -13,9 +13,11 @@ orientation with the larger summed Dice: swapped parts agree as well as
 unswapped ones. The residence is one feature whose levels combine the Dice of
 the whole address with that of its numbers (house number, postcode), so
 identical numbers lift a garbled address text without counting the address
-twice. Its two top levels (close, identical) are split by how many records
-hold the address (frequency classes, ``hub.identity.address_frequency``): a
-shared household address and an address only the pair holds are learnt apart.
+twice; a similar address whose numbers are alike too (house number, postcode
+one typo apart) is a level of its own ("alike"). Its three top levels (alike,
+close, identical) are split by how many records hold the address (frequency
+classes, ``hub.identity.address_frequency``): a shared household address and an
+address only the pair holds are learnt apart.
 """
 
 from __future__ import annotations
@@ -45,10 +47,11 @@ class Feature:
 # matters: whole address and numbers compared as two features count the same evidence
 # twice, which on household data (relatives share an address) made EM learn "same
 # household" as the match class.
-# Address levels: 0..3 as address_levels(); close (4) and identical (5) once per frequency class:
-# close in class k is level 4 + 2k, identical in class k is 5 + 2k.
-ADDRESS_CLOSE, ADDRESS_IDENTICAL = 4, 5
-ADDRESS_LEVELS = ADDRESS_CLOSE + 2 * CLASSES
+# Address levels: 0..3 as address_levels(); alike (4), close (5) and identical (6) once per
+# frequency class: in class k alike is level 4 + 3k, close 5 + 3k, identical 6 + 3k.
+ADDRESS_SIMILAR, ADDRESS_ALIKE, ADDRESS_CLOSE, ADDRESS_IDENTICAL = 3, 4, 5, 6
+ADDRESS_STRIDE = 3  # levels per frequency class (alike, close, identical)
+ADDRESS_LEVELS = ADDRESS_ALIKE + ADDRESS_STRIDE * CLASSES
 FEATURES: tuple[Feature, ...] = (
     Feature("birth_date", 5),
     Feature("id_number", 5),
@@ -124,32 +127,36 @@ def dice_levels(values: np.ndarray) -> np.ndarray:
 
 
 def address_levels(whole: np.ndarray, numbers: np.ndarray) -> np.ndarray:
-    """One address feature, levels 0..5 (-1 missing), from the whole-address and numbers Dice values.
+    """One address feature, levels 0..6 (-1 missing), from the whole-address and numbers Dice values.
 
-    5 identical, 4 close (>= 0.85), 3 similar (>= 0.7, or >= 0.5 with identical numbers),
-    2 some likeness (>= 0.5, or identical numbers), 1 similar numbers (>= 0.7), 0 different.
+    6 identical, 5 close (>= 0.85), 4 similar with alike numbers (>= 0.7 and numbers >= 0.5),
+    3 similar (>= 0.7, or >= 0.5 with identical numbers), 2 some likeness (>= 0.5, or
+    identical numbers), 1 similar numbers (>= 0.7), 0 different.
     """
     with np.errstate(invalid="ignore"):
         same_numbers = numbers >= 0.9999
         level = np.zeros(len(whole), np.int8)
         level[numbers >= 0.7] = 1
         level[(whole >= 0.5) | same_numbers] = 2
-        level[(whole >= 0.7) | ((whole >= 0.5) & same_numbers)] = 3
-        level[whole >= 0.85] = 4
-        level[whole >= 0.9999] = 5
+        level[(whole >= 0.7) | ((whole >= 0.5) & same_numbers)] = ADDRESS_SIMILAR
+        level[(whole >= 0.7) & (numbers >= 0.5)] = ADDRESS_ALIKE
+        level[whole >= 0.85] = ADDRESS_CLOSE
+        level[whole >= 0.9999] = ADDRESS_IDENTICAL
     level[np.isnan(whole)] = -1
     return level
 
 
 def frequency_levels(levels: np.ndarray, held: np.ndarray, i: np.ndarray, j: np.ndarray) -> np.ndarray:
-    """Address levels (in place) with close/identical split by frequency class: 4 + 2k close, 5 + 2k identical.
+    """Address levels (in place) with alike/close/identical split by frequency class (4/5/6 + 3k).
 
     ``held``: per record, how many records hold its residence token (:func:`holders`); only
-    the pairs at a top level are looked up.
+    the pairs at a top level are looked up. For an alike or close pair the two tokens
+    differ: the class is that of the more common one, so a mistyped copy of a household's
+    address is classed with the household's.
     """
-    top = np.flatnonzero(levels >= ADDRESS_CLOSE)
+    top = np.flatnonzero(levels >= ADDRESS_ALIKE)
     if len(top):
-        levels[top] += 2 * share_class(held[i[top]], held[j[top]])
+        levels[top] += ADDRESS_STRIDE * share_class(held[i[top]], held[j[top]])
     return levels
 
 
@@ -176,18 +183,7 @@ def _compare(mx: RecordMatrix, i: np.ndarray, j: np.ndarray, counts: dict[str, n
         return None if counts is None else counts[name]
 
     columns: dict[str, np.ndarray] = {name: dice_levels(dice(mx, name, i, j, count(name))) for name in _DICE_FIELDS}
-    held = counts.get(HOLDERS) if counts is not None else None
-    if held is None:
-        held = holders(mx.tokens["residence"])
-    columns["address"] = frequency_levels(
-        address_levels(
-            dice(mx, "residence_address", i, j, count("residence_address")),
-            dice(mx, "address_numbers", i, j, count("address_numbers")),
-        ),
-        held,
-        i,
-        j,
-    )
+    columns["address"] = address_column(mx, i, j, counts)
     for name, values in zip(NAME_PARTS, name_part_dice(mx, i, j, counts), strict=True):
         columns[name] = dice_levels(values)
     equal = {kind: mx.tokens[kind] for kind in _TOKEN_FIELDS} | {"sex": mx.sex, "jurisdiction": mx.jurisdiction}
@@ -200,6 +196,25 @@ def _compare(mx: RecordMatrix, i: np.ndarray, j: np.ndarray, counts: dict[str, n
     for col, feat in enumerate(FEATURES):
         gamma[:, col] = columns[feat.name]
     return gamma
+
+
+def address_column(
+    mx: RecordMatrix, i: np.ndarray, j: np.ndarray, counts: dict[str, np.ndarray] | None = None
+) -> np.ndarray:
+    """The address feature's levels (frequency classes included) of pairs (i, j)."""
+    held = counts.get(HOLDERS) if counts is not None else None
+    if held is None:
+        held = holders(mx.tokens["residence"])
+    count = (lambda name: None) if counts is None else counts.get
+    return frequency_levels(
+        address_levels(
+            dice(mx, "residence_address", i, j, count("residence_address")),
+            dice(mx, "address_numbers", i, j, count("address_numbers")),
+        ),
+        held,
+        i,
+        j,
+    )
 
 
 def bloom_counts(mx: RecordMatrix) -> dict[str, np.ndarray]:

@@ -22,7 +22,11 @@ class of the address (``hub.identity.address_frequency``): all pairs sharing a
 residence token are known, and EM's expected matches among them are removed at
 every iteration; a close address of the same class takes that u times the
 close/identical ratio of the random pairs. For addresses held by more than two
-records the sampled u stays the floor (:func:`frequency_u`).
+records the sampled u stays the floor (:func:`frequency_u`). A similar address
+whose numbers are alike too (the "alike" level) of the rarest class takes u from a
+large random sample with EM's expected matches over all pairs removed at every
+iteration (``AddressFrequency.u_alike``): at that level most random pairs are
+matches, so the plain sample overstates u.
 """
 
 from __future__ import annotations
@@ -33,14 +37,31 @@ from dataclasses import dataclass
 import numpy as np
 
 from hub.identity.address_frequency import AddressFrequency
-from hub.identity.comparison import ADDRESS_CLOSE, ADDRESS_IDENTICAL, ADDRESS_LEVELS, FEATURES, Feature
+from hub.identity.comparison import (
+    ADDRESS_ALIKE,
+    ADDRESS_CLOSE,
+    ADDRESS_IDENTICAL,
+    ADDRESS_LEVELS,
+    ADDRESS_STRIDE,
+    FEATURES,
+    Feature,
+)
 from hub.identity.uniques import unique_counts
 
 SMOOTHING = 1e-4
 # Weak Dirichlet priors (MAP-EM): they only matter when there are few pairs (a department
 # with a handful of records); with real volumes the data dominate. Index: agreement level.
-_PRIOR_M = {6: (0.02, 0.02, 0.03, 0.05, 0.15, 0.73), 5: (0.02, 0.03, 0.05, 0.15, 0.75), 2: (0.05, 0.95)}
-_PRIOR_U = {6: (0.9, 0.05, 0.03, 0.015, 0.004, 0.001), 5: (0.9, 0.08, 0.015, 0.004, 0.001), 2: (0.999, 0.001)}
+# The address feature has 7 base levels (before its frequency classes): key 7.
+_PRIOR_M = {
+    7: (0.02, 0.02, 0.03, 0.02, 0.03, 0.15, 0.73),
+    5: (0.02, 0.03, 0.05, 0.15, 0.75),
+    2: (0.05, 0.95),
+}
+_PRIOR_U = {
+    7: (0.9, 0.05, 0.03, 0.01, 0.005, 0.004, 0.001),
+    5: (0.9, 0.08, 0.015, 0.004, 0.001),
+    2: (0.999, 0.001),
+}
 PRIOR_M_PAIRS = 20.0
 PRIOR_U_PAIRS = 200.0
 # Rows of a comparison matrix scored at once (bounds float64 temporaries).
@@ -102,19 +123,19 @@ class FellegiSunterModel:
         )
 
 
-def _address_prior(six: tuple[float, ...]) -> np.ndarray:
-    """The 6-level address prior with close and identical spread evenly over the frequency classes."""
-    classes = (ADDRESS_LEVELS - ADDRESS_CLOSE) // 2
+def _address_prior(base: tuple[float, ...]) -> np.ndarray:
+    """The 7-level address prior with alike, close and identical spread evenly over the frequency classes."""
+    classes = (ADDRESS_LEVELS - ADDRESS_ALIKE) // ADDRESS_STRIDE
     out = np.empty(ADDRESS_LEVELS, np.float64)
-    out[:ADDRESS_CLOSE] = six[:ADDRESS_CLOSE]
-    out[ADDRESS_CLOSE::2] = six[ADDRESS_CLOSE] / classes
-    out[ADDRESS_IDENTICAL::2] = six[ADDRESS_IDENTICAL] / classes
+    out[:ADDRESS_ALIKE] = base[:ADDRESS_ALIKE]
+    for level in (ADDRESS_ALIKE, ADDRESS_CLOSE, ADDRESS_IDENTICAL):
+        out[level::ADDRESS_STRIDE] = base[level] / classes
     return out
 
 
 def _prior(table: dict[int, tuple[float, ...]], feat: Feature) -> np.ndarray:
     if feat.name == "address" and feat.levels == ADDRESS_LEVELS:
-        return _address_prior(table[6])
+        return _address_prior(table[7])
     if feat.name == "sex":  # sex agrees for matches, is a coin toss for non-matches
         return np.array((0.02, 0.98) if table is _PRIOR_M else (0.5, 0.5))
     if feat.name == "jurisdiction":  # people move; weak prior either way
@@ -153,11 +174,11 @@ def estimate_u(gamma_random: np.ndarray, features: Sequence[Feature] = FEATURES)
 def distinct_patterns(gamma: np.ndarray, extra: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Distinct comparison vectors and their counts (rows packed into one integer, then sorted).
 
-    ``extra`` (one int8 per row, -1..14) is packed as one more, last column; the packing
+    ``extra`` (one int8 per row, -1..15) is packed as one more, last column; the packing
     is done in place on one int64 array (no per-column temporaries over tens of
     millions of pairs).
     """
-    base = np.int64(16)  # levels -1..14 shifted to 0..15 (ten columns: 40 bits)
+    base = np.int64(17)  # levels -1..15 shifted to 0..16 (ten columns: 41 bits)
     columns = [gamma[:, col] for col in range(gamma.shape[1])] + ([] if extra is None else [extra])
     code = np.zeros(len(gamma), np.int64)
     for column in columns:
@@ -183,26 +204,34 @@ def _supervised(
 def frequency_u(
     sampled: tuple[float, ...], frequency: AddressFrequency, expected: np.ndarray, matches_present: float
 ) -> tuple[float, ...]:
-    """u of the address levels: identical per class counted (matches removed), close scaled, the rest sampled.
+    """u of the address levels: counted for the rarest addresses, scaled or sampled for the rest.
 
     ``sampled``: u of every address level from random pairs; ``expected``: EM's expected
-    matches among the candidate pairs at each identical level; ``matches_present``: those
-    among all candidates with an address on both sides. For addresses more than two
-    records hold (classes 1..), u is never below the sampled value: there the counted u
-    is lower too, but relatives share surname *and* address, so under conditional
-    independence the lower u merged them (200,000-record scale population: 573 wrong
-    pairs instead of 16; docs/benchmarks.md).
+    matches among the candidate pairs at every address level; ``matches_present``: those
+    among all candidates with an address on both sides. Identical addresses: counted per
+    class (matches removed); close: that u times the close/identical ratio of the random
+    pairs; alike (similar, with alike numbers), first class: the frequency of a large random
+    sample with EM's expected matches removed (:meth:`AddressFrequency.u_alike`), when
+    there is such a sample. For addresses more than two records hold (classes 1..), u is
+    never below the sampled value: there the counted u is lower too, but relatives share
+    surname *and* address, so under conditional independence the lower u merged them
+    (200,000-record scale population: 573 wrong pairs instead of 16; docs/benchmarks.md).
     """
+    expected = np.asarray(expected, np.float64)
     out = np.asarray(sampled, np.float64).copy()
-    identical = frequency.u_identical(expected, matches_present)
-    ratio = out[ADDRESS_CLOSE::2].sum() / max(out[ADDRESS_IDENTICAL::2].sum(), 1e-300)
+    step = ADDRESS_STRIDE
+    identical = frequency.u_identical(expected[ADDRESS_IDENTICAL::step], matches_present)
+    ratio = out[ADDRESS_CLOSE::step].sum() / max(out[ADDRESS_IDENTICAL::step].sum(), 1e-300)
     close = identical * ratio
-    identical[1:] = np.maximum(identical[1:], out[ADDRESS_IDENTICAL + 2 :: 2])
-    close[1:] = np.maximum(close[1:], out[ADDRESS_CLOSE + 2 :: 2])
-    out[ADDRESS_IDENTICAL::2] = identical
-    out[ADDRESS_CLOSE::2] = close
-    rest = max(1.0 - float(out[ADDRESS_CLOSE:].sum()), 1e-9)
-    out[:ADDRESS_CLOSE] *= rest / out[:ADDRESS_CLOSE].sum()
+    identical[1:] = np.maximum(identical[1:], out[ADDRESS_IDENTICAL + step :: step])
+    close[1:] = np.maximum(close[1:], out[ADDRESS_CLOSE + step :: step])
+    out[ADDRESS_IDENTICAL::step] = identical
+    out[ADDRESS_CLOSE::step] = close
+    alike = frequency.u_alike(ADDRESS_ALIKE, float(expected[ADDRESS_ALIKE]))
+    if alike is not None:
+        out[ADDRESS_ALIKE] = alike
+    rest = max(1.0 - float(out[ADDRESS_ALIKE:].sum()), 1e-9)
+    out[:ADDRESS_ALIKE] *= rest / out[:ADDRESS_ALIKE].sum()
     return tuple(float(v) for v in out)
 
 
@@ -251,9 +280,7 @@ def fit(
             assert frequency is not None
             levels = patterns[:, address]
             per_level = np.bincount(levels[levels >= 0], weights=weight[levels >= 0], minlength=ADDRESS_LEVELS)
-            address_u = frequency_u(
-                u[address], frequency, per_level[ADDRESS_IDENTICAL::2], float(weight[levels >= 0].sum())
-            )
+            address_u = frequency_u(u[address], frequency, per_level, float(weight[levels >= 0].sum()))
             model_u = tuple(address_u if col == address else row for col, row in enumerate(u))
         else:
             model_u = u

@@ -55,14 +55,18 @@ class Matcher:
         self._holders = holders(mx.tokens["residence"])
         self._residence = np.sort(mx.tokens["residence"][mx.tokens["residence"] != 0])
         self._tables: list[tuple[np.ndarray, np.ndarray]] = []
+        self._caps: list[int | None] = []  # a view's own block limit (LshView.max_block), else the cap
         for kind in PERSON_TOKENS:
             keys = mx.tokens[kind]
             self._tables.append(self._sorted(keys, keys != 0))
+            self._caps.append(None)
         for fields in FILTER_KEYS:
             self._tables.append(self._sorted(*filter_key(mx, fields)))
+            self._caps.append(None)
         for view in VIEWS:
             for keys, valid in band_keys(mx, view):
                 self._tables.append(self._sorted(keys, valid))
+                self._caps.append(view.max_block)
 
     @staticmethod
     def _sorted(keys: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -86,12 +90,12 @@ class Matcher:
     def candidates(self, q: RecordMatrix, cap: int = 500) -> np.ndarray:
         """Indexed rows sharing a block with the one-row query ``q``."""
         found: list[np.ndarray] = []
-        for key, (sorted_keys, rows) in zip(self._query_keys(q), self._tables, strict=True):
+        for key, (sorted_keys, rows), limit in zip(self._query_keys(q), self._tables, self._caps, strict=True):
             if key is None:
                 continue
             lo = np.searchsorted(sorted_keys, key, side="left")
             hi = np.searchsorted(sorted_keys, key, side="right")
-            if 0 < hi - lo <= cap:
+            if 0 < hi - lo <= (cap if limit is None else min(cap, limit)):
                 found.append(rows[lo:hi])
         if not found:
             return np.zeros(0, np.int64)

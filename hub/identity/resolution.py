@@ -16,11 +16,22 @@ import numpy as np
 from hub.identity.address_frequency import address_frequency
 from hub.identity.blocking import candidate_pairs
 from hub.identity.clustering import MATCH_THRESHOLD, cluster
-from hub.identity.comparison import FEATURES, PAIR_CHUNK, bloom_counts, compare
+from hub.identity.comparison import (
+    ADDRESS_LEVELS,
+    FEATURES,
+    PAIR_CHUNK,
+    address_column,
+    bloom_counts,
+    compare,
+)
 from hub.identity.fellegi_sunter import FellegiSunterModel, estimate_u, fit
 from hub.identity.records import RecordMatrix
 
 RANDOM_PAIRS = 200_000
+# Random pairs whose address alone is compared: u of the rare "similar address, alike numbers"
+# level, from which EM's expected matches are removed (a difference of two small frequencies,
+# so it needs a sample ten times larger than the other features' u; two Dice values per pair).
+ADDRESS_RANDOM_PAIRS = 2_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +84,14 @@ def fit_model(
     """
     ri, rj = random_pairs(mx.n, min(RANDOM_PAIRS, max(mx.n * 20, 1000)))
     u = estimate_u(compare(mx, ri, rj, counts))
-    frequency = address_frequency(mx.tokens["residence"], mx.present["residence_address"])
+    ai, aj = random_pairs(mx.n, ADDRESS_RANDOM_PAIRS, seed=13)
+    levels = address_column(mx, ai, aj, counts)
+    levels = levels[levels >= 0]
+    frequency = dataclasses.replace(
+        address_frequency(mx.tokens["residence"], mx.present["residence_address"]),
+        sampled_levels=tuple(float(c) for c in np.bincount(levels, minlength=ADDRESS_LEVELS)),
+        sampled_pairs=float(len(levels)),
+    )
     model = fit(gamma, u, known=known, frequency=frequency)
     all_pairs = mx.n * (mx.n - 1) / 2
     global_prior = float(np.clip(model.prior * len(gamma) / max(all_pairs, 1.0), 1e-12, 0.5))

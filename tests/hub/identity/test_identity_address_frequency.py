@@ -19,9 +19,11 @@ from adapters.linkage.encoder import LinkageEncoder
 from adapters.linkage.fields import IdentityFields
 from hub.identity.address_frequency import CLASSES, AddressFrequency, address_frequency, holders, share_class
 from hub.identity.comparison import (
+    ADDRESS_ALIKE,
     ADDRESS_CLOSE,
     ADDRESS_IDENTICAL,
     ADDRESS_LEVELS,
+    ADDRESS_STRIDE,
     FEATURES,
     frequency_levels,
 )
@@ -147,7 +149,7 @@ def test_an_identical_address_weighs_less_the_more_records_hold_it(
     _mx, _labels, _person, _rare, _household, model = resolved
     col = [f.name for f in FEATURES].index("address")
     weight = np.log(np.asarray(model.m[col])) - np.log(np.asarray(model.u[col]))
-    rare, common = weight[ADDRESS_IDENTICAL], weight[ADDRESS_IDENTICAL + 2 * (CLASSES - 2)]  # 1-2 vs 5-8 holders
+    rare, common = weight[ADDRESS_IDENTICAL], weight[ADDRESS_IDENTICAL + ADDRESS_STRIDE * (CLASSES - 2)]  # 1-2 vs 5-8
     assert rare > common
 
 
@@ -162,11 +164,12 @@ def test_holders_and_classes_count_tokens_only() -> None:
     assert freq.present_pairs == 9 * 8 / 2
 
 
-def test_frequency_levels_split_only_close_and_identical() -> None:
-    levels = np.array([-1, 0, 3, 4, 5, 5], np.int8)
-    held = np.array([1, 1, 1, 2, 9, 1], np.int32)
-    i, j = np.arange(6), np.array([1, 0, 3, 4, 0, 5])
-    assert frequency_levels(levels, held, i, j).tolist() == [-1, 0, 3, 4 + 2 * 3, 5 + 2 * 3, 5]
+def test_frequency_levels_split_only_alike_close_and_identical() -> None:
+    levels = np.array([-1, 0, 3, 5, 6, 6, 4], np.int8)
+    held = np.array([1, 1, 1, 2, 9, 1, 1], np.int32)
+    i, j = np.arange(7), np.array([1, 0, 3, 4, 0, 5, 4])
+    top = 3 * ADDRESS_STRIDE  # class 3: more than 8 holders (the more common token of the pair)
+    assert frequency_levels(levels, held, i, j).tolist() == [-1, 0, 3, 5 + top, 6 + top, 6, 4 + top]
 
 
 def test_a_lookup_counts_the_query_as_one_more_holder(
@@ -191,9 +194,12 @@ def test_a_lookup_counts_the_query_as_one_more_holder(
 
 def test_only_the_rarest_class_may_fall_below_the_sampled_u() -> None:
     """Relatives share surname and address: commoner addresses keep at least the sampled u."""
-    sampled = tuple([0.9, 0.05, 0.03, 0.0199] + [1e-4] * (ADDRESS_LEVELS - ADDRESS_CLOSE))
+    sampled = tuple([0.9, 0.05, 0.03, 0.0199] + [1e-4] * (ADDRESS_LEVELS - ADDRESS_ALIKE))
     frequency = AddressFrequency((100.0, 50.0, 400.0, 900.0), present_pairs=1e8)
-    u = np.asarray(frequency_u(sampled, frequency, np.array([100.0, 10.0, 40.0, 100.0]), 300.0))
+    expected = np.zeros(ADDRESS_LEVELS)
+    expected[ADDRESS_IDENTICAL::ADDRESS_STRIDE] = (100.0, 10.0, 40.0, 100.0)
+    u = np.asarray(frequency_u(sampled, frequency, expected, 300.0))
     assert u[ADDRESS_IDENTICAL] < 1e-7  # 1-2 holders, every sharing pair a match: counted
-    assert (u[ADDRESS_IDENTICAL + 2 :: 2] >= 1e-4).all() and (u[ADDRESS_CLOSE + 2 :: 2] >= 1e-4).all()
+    for level in (ADDRESS_ALIKE, ADDRESS_CLOSE, ADDRESS_IDENTICAL):
+        assert (u[level + ADDRESS_STRIDE :: ADDRESS_STRIDE] >= 1e-4).all()
     assert abs(u.sum() - 1.0) < 1e-9

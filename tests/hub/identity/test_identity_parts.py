@@ -53,9 +53,9 @@ def test_missing_parts_carry_no_evidence(encoder: LinkageEncoder) -> None:
 
 
 def test_address_levels_combine_text_and_numbers() -> None:
-    whole = np.array([1.0, 0.9, 0.6, 0.6, 0.3, 0.3, 0.3, np.nan], np.float32)
-    numbers = np.array([1.0, np.nan, 1.0, 0.2, 1.0, 0.75, 0.1, 1.0], np.float32)
-    assert address_levels(whole, numbers).tolist() == [5, 4, 3, 2, 2, 1, 0, -1]
+    whole = np.array([1.0, 0.9, 0.75, 0.6, 0.6, 0.3, 0.3, 0.3, np.nan], np.float32)
+    numbers = np.array([1.0, np.nan, 0.6, 1.0, 0.2, 1.0, 0.75, 0.1, 1.0], np.float32)
+    assert address_levels(whole, numbers).tolist() == [6, 5, 4, 3, 2, 2, 1, 0, -1]
 
 
 def test_address_numbers_lift_a_garbled_address(encoder: LinkageEncoder) -> None:
