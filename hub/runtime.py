@@ -357,13 +357,13 @@ class HubRuntime:
             try:
                 if await asyncio.to_thread(self.admin.sync_active):
                     log.info("policy reloaded: version %s", self.pdp.policy.hash[:12])
-            except Exception:  # noqa: BLE001 - keep serving on the version in force; retry next time
+            except Exception:  # keep serving on the version in force; retry next time
                 log.exception("policy reload failed; keeping version %s", self.pdp.policy.hash[:12])
             try:
                 if await asyncio.to_thread(self.identity.refresh):
                     log.info("identity index reloaded: resolved by another process")
                     heap.settle()
-            except Exception:  # noqa: BLE001 - keep answering from the loaded index; retry next time
+            except Exception:  # keep answering from the loaded index; retry next time
                 log.exception("identity index reload failed; keeping the loaded one")
 
     async def stop(self, grace: float = 1.0) -> None:
