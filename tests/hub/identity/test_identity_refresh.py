@@ -31,16 +31,39 @@ def _newcomer(encoder: LinkageEncoder, id_number: str) -> linkage_pb2.LinkageRec
     )
 
 
+FIRST17 = "33010619910405003"
+
+
+def _query(encoder: LinkageEncoder, first17: str) -> linkage_pb2.LinkageEncoding:
+    return encoder.encode_query(linkage_pb2.IdentityQuery(id_number=first17 + check_character(first17)))
+
+
+def _population(database_url: str, encoded: dict[str, list[linkage_pb2.LinkageRecord]]) -> IdentityIndex:
+    """An index holding the test population's batches, not yet resolved."""
+    index = IdentityIndex(database_url)
+    for department, batch in encoded.items():
+        index.apply_batch(department, batch, "w1")
+    return index
+
+
+def _linked(
+    database_url: str, encoded: dict[str, list[linkage_pb2.LinkageRecord]], encoder: LinkageEncoder
+) -> IdentityIndex:
+    """The test population plus one newcomer (ID number FIRST17 + check digit), resolved."""
+    index = _population(database_url, encoded)
+    index.apply_batch("health", [_newcomer(encoder, FIRST17 + check_character(FIRST17))], "w2")
+    index.resolve()
+    return index
+
+
 def test_a_resolution_by_another_process_is_picked_up_by_refresh(
     database_url: str, encoded: dict[str, list[linkage_pb2.LinkageRecord]], encoder: LinkageEncoder
 ) -> None:
-    linker = IdentityIndex(database_url)
-    for department, batch in encoded.items():
-        linker.apply_batch(department, batch, "w1")
+    linker = _population(database_url, encoded)
     linker.resolve()
     replica = IdentityIndex(database_url)  # another worker: loads what is stored on first use
-    first17 = "33010619910405003"
-    query = encoder.encode_query(linkage_pb2.IdentityQuery(id_number=first17 + check_character(first17)))
+    first17 = FIRST17
+    query = _query(encoder, first17)
     assert replica.lookup(query) == []
     assert replica.refresh() is False  # nothing resolved since it loaded
 
@@ -54,23 +77,6 @@ def test_a_resolution_by_another_process_is_picked_up_by_refresh(
     assert replica.refresh() is False
 
 
-def _query(encoder: LinkageEncoder, first17: str) -> linkage_pb2.LinkageEncoding:
-    return encoder.encode_query(linkage_pb2.IdentityQuery(id_number=first17 + check_character(first17)))
-
-
-FIRST17 = "33010619910405003"
-
-
-def _linked(
-    database_url: str, encoded: dict[str, list[linkage_pb2.LinkageRecord]], encoder: LinkageEncoder
-) -> IdentityIndex:
-    """The test population plus one newcomer (ID number FIRST17 + check digit), resolved."""
-    index = IdentityIndex(database_url)
-    for department, batch in encoded.items():
-        index.apply_batch(department, batch, "w1")
-    index.apply_batch("health", [_newcomer(encoder, FIRST17 + check_character(FIRST17))], "w2")
-    index.resolve()
-    return index
 
 
 def test_lookups_keep_answering_between_a_new_batch_and_its_resolution(
