@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from hub.identity.address_frequency import holders
-from hub.identity.blocking import FILTER_KEYS, PERSON_TOKENS, VIEWS, band_keys, filter_key
+from hub.identity.blocking import FILTER_KEYS, PERSON_TOKENS, VIEWS, band_keys, filter_key, record_keys
 from hub.identity.comparison import HOLDERS, bloom_counts, compare
 from hub.identity.fellegi_sunter import FellegiSunterModel
 from hub.identity.records import RecordMatrix
@@ -74,23 +74,10 @@ class Matcher:
         order = np.argsort(keys[rows], kind="stable")
         return keys[rows][order], rows[order]
 
-    def _query_keys(self, q: RecordMatrix) -> list[int | None]:
-        out: list[int | None] = []
-        for kind in PERSON_TOKENS:
-            v = int(q.tokens[kind][0])
-            out.append(v or None)
-        for fields in FILTER_KEYS:
-            keys, valid = filter_key(q, fields)
-            out.append(int(keys[0]) if valid[0] else None)
-        for view in VIEWS:
-            for keys, valid in band_keys(q, view):
-                out.append(int(keys[0]) if valid[0] else None)
-        return out
-
     def candidates(self, q: RecordMatrix, cap: int = 500) -> np.ndarray:
         """Indexed rows sharing a block with the one-row query ``q``."""
         found: list[np.ndarray] = []
-        for key, (sorted_keys, rows), limit in zip(self._query_keys(q), self._tables, self._caps, strict=True):
+        for key, (sorted_keys, rows), limit in zip(record_keys(q), self._tables, self._caps, strict=True):
             if key is None:
                 continue
             lo = np.searchsorted(sorted_keys, key, side="left")

@@ -3,15 +3,18 @@ stable-id reconciliation."""
 
 from __future__ import annotations
 
+import dataclasses
 from itertools import combinations
 
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from identity_population import Person, SourceRecord
 
 from hub.identity.blocking import pairs_from_keys
 from hub.identity.fellegi_sunter import distinct_patterns
 from hub.identity.reconcile import reconcile
+from pingan.v1 import linkage_pb2
 
 
 @settings(max_examples=60, deadline=None)
@@ -106,3 +109,63 @@ def test_filter_keys_block_a_changed_surname_and_the_matcher_uses_them_too() -> 
     model = fit(empty, estimate_u(empty))
     query = RecordMatrix.from_records([EncodedRecord.from_encoding(encoder.encode(people[1]))], 512)
     assert Matcher(index, np.array([0]), model).candidates(query).tolist() == [0]
+
+
+def test_record_keys_equal_the_vectorised_keys_row_by_row(
+    population: tuple[list[Person], list[SourceRecord]], encoded: dict[str, list[linkage_pb2.LinkageRecord]]
+) -> None:
+    """A lookup's keys (Python integers, one record) are the batch keys of that record, so a
+    lookup blocks exactly as the batch resolution did; rows without a jurisdiction, without a
+    birth date or without an address lose exactly the keys the batch withholds."""
+    from hub.identity.blocking import FILTER_KEYS, PERSON_TOKENS, VIEWS, band_keys, filter_key, record_keys
+    from hub.identity.records import EncodedRecord, RecordMatrix
+
+    records = [
+        EncodedRecord.from_message(dept, r) for dept, recs in sorted(encoded.items()) for r in recs[:40]
+    ]
+    records = [
+        dataclasses.replace(r, jurisdiction="" if n % 3 == 0 else r.jurisdiction) for n, r in enumerate(records)
+    ]
+    mx = RecordMatrix.from_records(records, len(records[0].blooms[0][1]) * 8)
+    columns = [(mx.tokens[k], mx.tokens[k] != 0) for k in PERSON_TOKENS]
+    columns += [filter_key(mx, fields) for fields in FILTER_KEYS]
+    columns += [pair for view in VIEWS for pair in band_keys(mx, view)]
+    missing = 0
+    for row in range(mx.n):
+        expected = [int(keys[row]) if valid[row] else None for keys, valid in columns]
+        got = record_keys(mx, row)
+        assert got == expected, row
+        missing += got.count(None)
+    assert missing > 0 and mx.n > 100  # the test covers absent keys, not only present ones
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(1, 3),
+    st.booleans(),
+    st.floats(0.0, 0.6),
+    st.integers(0, 2**32 - 1),
+)
+def test_minhash_equals_its_definition(n_fields: int, union: bool, density: float, seed: int) -> None:
+    """Each signature value is the smallest rank of a set bit (Broder 1997), whatever the
+    density: sparse rows walk past many windows, empty rows have no signature."""
+    from hub.identity import blocking
+    from hub.identity.records import RecordMatrix
+
+    rng = np.random.default_rng(seed)
+    fields = ("name", "birth_date", "residence_address")[:n_fields]
+    n = 37
+    mx = RecordMatrix(bloom_bytes=16, sex=np.zeros(n, np.int8))
+    for f in fields:
+        bits = rng.random((n, 128)) < density * rng.random((n, 1))  # per-row density, some rows empty
+        bits[rng.random(n) < 0.1] = False
+        mx.blooms[f] = np.packbits(bits, axis=1)
+    sig, has = blocking.minhash(mx, fields, 9, seed=3, union=union)
+    ranks = blocking._permutation_ranks(128 * (1 if union else n_fields), 9, 3)
+    for row in range(n):
+        parts = [np.unpackbits(mx.blooms[f][row]) for f in fields]
+        bits_row = np.bitwise_or.reduce(parts) if union else np.concatenate(parts)
+        cols = np.flatnonzero(bits_row)
+        assert has[row] == (len(cols) > 0)
+        if len(cols):
+            assert sig[row].tolist() == ranks[:, cols].min(axis=1).tolist()
