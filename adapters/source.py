@@ -34,11 +34,14 @@ def describe_url(url: str) -> str:
 
 def create_engine(config: AdapterConfig, url: str, key: str) -> Engine:
     """An engine for ``url``; an unknown dialect or missing driver is a ConfigError naming ``key``."""
-    options: dict[str, Any] = {"pool_pre_ping": True}
+    options: dict[str, Any] = {}
     try:
         parsed = sa.engine.make_url(url)
         if parsed.get_backend_name() == "sqlite":
+            # A file has no connection to lose: no "SELECT 1" before every fetch.
             options["connect_args"] = {"timeout": 30, "check_same_thread": False}
+        else:
+            options["pool_pre_ping"] = True  # a server may have closed an idle connection
         return sa.create_engine(parsed, **options)
     except (sa.exc.ArgumentError, ImportError) as exc:
         raise ConfigError(f"{config.path}: {key}: cannot use {describe_url(url)}: {exc}") from None

@@ -11,6 +11,11 @@ process's maximum resident set size; generation and encoding run in a child proc
 (and its workers) so the figure is the resolver's own.
 
     python bench/identity_scale.py --records 1000000
+
+``--through-index`` measures the hub's stored path instead: the same records as
+``LinkageRecord`` messages, stored with ``IdentityIndex.apply_batch`` in batches of 500 per
+department (as a pull stores them) into an SQLite file, then ``IdentityIndex.resolve()``
+(load from the database, resolve, write person ids, persons, households and history).
 """
 
 from __future__ import annotations
@@ -141,6 +146,65 @@ def _encode_chunk(args: tuple[list[dict[str, object]], list[tuple[int, int, str]
     return blooms, present, tokens, sex, year, mismatch
 
 
+def _message_chunk(args: tuple[list[dict[str, object]], list[tuple[int, int, str]], int, bytes]) -> list[tuple[str, bytes]]:
+    """(department, serialized LinkageRecord) for one chunk of record slots."""
+    persons, slots, seed, secret = args
+    from adapters.linkage.encoder import LinkageEncoder
+    from pingan.v1 import linkage_pb2
+
+    enc = LinkageEncoder(secret)
+    rng = random.Random(seed)
+    by_key = {int(p["key"]): p for p in persons}
+    out = []
+    for r, (pk, _hh, dept) in enumerate(slots):
+        record = linkage_pb2.LinkageRecord(
+            dataset="people", local_record_id=f"{seed + r}", encoding=enc.encode(noisy_fields(rng, by_key[pk]))
+        )
+        out.append((dept, record.SerializeToString()))
+    return out
+
+
+def through_index(records: int, seed: int, secret: bytes, workers: int) -> None:
+    """Store and resolve through ``IdentityIndex`` on an SQLite file; prints the timings."""
+    import tempfile
+
+    from hub.identity.index import IdentityIndex
+    from pingan.v1 import linkage_pb2
+
+    t = time.perf_counter()
+    persons, slots = population(records, seed)
+    jobs = []
+    for s in range(0, len(slots), 20_000):
+        part = slots[s : s + 20_000]
+        keys = {pk for pk, _, _ in part}
+        jobs.append(([persons[k] for k in sorted(keys)], part, s, secret))
+    with mp.get_context("fork").Pool(workers) as pool:
+        encoded = [m for chunk in pool.map(_message_chunk, jobs, chunksize=1) for m in chunk]
+    print(f"generated+encoded {len(encoded)} records in {time.perf_counter() - t:.1f} s (not counted)", flush=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        index = IdentityIndex(f"sqlite:///{tmp}/hub.db")
+        t = time.perf_counter()
+        by_dept: dict[str, list[bytes]] = {}
+        for dept, blob in encoded:
+            by_dept.setdefault(dept, []).append(blob)
+        del encoded
+        for dept, blobs in sorted(by_dept.items()):
+            for b in range(0, len(blobs), 500):
+                batch = [linkage_pb2.LinkageRecord.FromString(x) for x in blobs[b : b + 500]]
+                index.apply_batch(dept, batch, f"w{b + len(batch)}")
+        stored = time.perf_counter() - t
+        print(f"stored {records} records with apply_batch (batches of 500) in {stored:.1f} s "
+              f"({records / stored:,.0f} records/s); peak RSS {peak_rss_mb():.0f} MB", flush=True)
+        t = time.perf_counter()
+        summary = index.resolve()
+        resolved = time.perf_counter() - t
+        print(f"IdentityIndex.resolve(): {resolved:.1f} s, {summary.persons} persons, {summary.households} "
+              f"households, {summary.candidates} candidate pairs; peak RSS {peak_rss_mb():.0f} MB", flush=True)
+        t = time.perf_counter()
+        IdentityIndex(f"sqlite:///{tmp}/hub.db").load()  # a fresh instance: as a hub starting on this file
+        print(f"IdentityIndex.load() (lookup state, as at hub start): {time.perf_counter() - t:.1f} s", flush=True)
+
+
 def build_matrix(persons, slots, secret: bytes, workers: int):  # type: ignore[no-untyped-def]
     from hub.identity.records import RecordMatrix
 
@@ -197,7 +261,11 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--queries", type=int, default=1000)
+    ap.add_argument("--through-index", action="store_true", help="store and resolve through IdentityIndex (SQLite)")
     args = ap.parse_args()
+    if args.through_index:
+        through_index(args.records, args.seed, b"bench-identity-scale-secret-0123456789", args.workers)
+        return
 
     import pickle
     import tempfile

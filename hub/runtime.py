@@ -307,7 +307,14 @@ class HubRuntime:
             self.gate,
             self.identity,
             PersonResolver(self.identity, list(self.clients.values())),
-            ProfileAssembler(self.clients, self.pdp, self.masking, WitnessSource(self.audit_log)),
+            ProfileAssembler(
+                self.clients,
+                self.pdp,
+                self.masking,
+                WitnessSource(self.audit_log),
+                # SQLite reads are in-process work: no worker-thread hop for them (assembly.plan)
+                inline_reads=self.identity.engine.dialect.name == "sqlite",
+            ),
             self.recorder,
             self.alerts,
         )

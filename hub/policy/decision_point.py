@@ -18,13 +18,14 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
 from hub.policy.compiled import CompiledPolicy
 from hub.policy.engine import DECISION, HEADER, UNDEFINED
-from hub.policy.errors import EngineError
+from hub.policy.errors import EngineError, PolicyError
 from hub.policy.jurisdiction import RoleAssignment, ScopeIndex, is_valid_path
 from hub.policy.memo import DecisionMemo, memo_key
 from hub.policy.model import (
@@ -399,6 +400,37 @@ class PolicyDecisionPoint:
             denied = HeaderDecision(False, False, False, False, (_UNRECORDED,), (), (policy.hash,))
             return [SectionDecision.deny((_UNRECORDED,), (policy.hash,)) for _ in requests], denied
         return decisions, head
+
+    def decide_profile_deferred(
+        self, requests: Sequence[SectionRequest], header: HeaderRequest
+    ) -> tuple[list[SectionDecision], HeaderDecision, Future[None]]:
+        """:meth:`decide_profile` without waiting for the decision log: the records are
+        queued and the returned future completes when they are committed (or fails).
+
+        For a caller with other work to do before it uses the decisions (the profile
+        records its fetch intent in the audit log meanwhile). The caller must wait for the
+        future, and treat a failure as no decision at all, before any decision takes effect.
+        """
+        policy = self._policy
+        inputs = self._inputs(policy, header, HEADER_KIND)
+        head = evaluate_header(policy, inputs, self._memo)
+        records = [DecisionRecord(inputs, head.allow, header_outcome(head), policy.hash, policy.engine)]
+        decisions = [self._section(policy, req, records) for req in requests]
+        submit = getattr(self._recorder, "submit", None)
+        if callable(submit):
+            try:
+                return decisions, head, submit(records)
+            except Exception as exc:  # noqa: BLE001 - the future carries the failure to the caller
+                log.exception("could not queue %d policy decision(s)", len(records))
+                done: Future[None] = Future()
+                done.set_exception(exc)
+                return decisions, head, done
+        done = Future()
+        if self._record(records):
+            done.set_result(None)
+        else:
+            done.set_exception(PolicyError(_UNRECORDED))
+        return decisions, head, done
 
     def _section(self, policy: CompiledPolicy, req: SectionRequest, records: list[DecisionRecord]) -> SectionDecision:
         """Decide one section; its decision-log record is appended to ``records``."""

@@ -39,11 +39,16 @@ class DecisionLogWriter:
 
     def __call__(self, records: Sequence[DecisionRecord]) -> None:
         """Record and wait for the commit; raises when it failed (the caller then denies)."""
+        self.submit(records).result(self._timeout)
+
+    def submit(self, records: Sequence[DecisionRecord]) -> Future[None]:
+        """Queue ``records`` for the next commit without waiting: the future fails when the
+        commit does. The caller must not act on the decisions before it has succeeded."""
         if self._closed:
             raise PolicyError("the decision log writer is closed")
         done: Future[None] = Future()
         self._queue.put((list(records), done))
-        done.result(self._timeout)
+        return done
 
     def close(self) -> None:
         if not self._closed:

@@ -16,6 +16,7 @@ import datetime as dt
 import re
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
@@ -98,12 +99,18 @@ class PlanRequest:
 
 @dataclass(frozen=True, slots=True)
 class Planned(Generic[_Extra]):
-    """The person, their department plans with the policy's decisions, and what else was read."""
+    """The person, their department plans with the policy's decisions, and what else was read.
+
+    ``recorded`` completes when the decisions are in the decision log; until it has
+    succeeded no decision may take effect (nothing is fetched), and when it fails the
+    request must be refused (``PolicyDecisionPoint.decide_profile_deferred``).
+    """
 
     person: PersonInfo
     plans: list[DepartmentPlan]
     header: HeaderDecision
     extra: _Extra
+    recorded: Future[None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +120,7 @@ class _FirstHop(Generic[_Extra]):
     person: PersonInfo
     records: Sequence[RecordRef]
     extra: _Extra
-    decided: tuple[list[DepartmentPlan], HeaderDecision] | None
+    decided: tuple[list[DepartmentPlan], HeaderDecision, Future[None]] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,11 +147,14 @@ class ProfileAssembler:
         pdp: object,
         masking: MaskingContext,
         witness: WitnessSource | None = None,
+        *,
+        inline_reads: bool = False,
     ) -> None:
         self._clients = dict(clients)
         self._pdp = pdp
         self._masking = masking
         self._witness = witness
+        self._inline_reads = inline_reads
         # per department: the Describe response the schemas were derived from, and the schemas
         self._schemas: dict[str, tuple[adapter_pb2.DescribeResponse, dict[str, DatasetSchema]]] = {}
 
@@ -158,20 +168,26 @@ class ProfileAssembler:
 
         One worker-thread hop does all of it when every department's schema is known (the
         usual case): under load each hop costs the request a wait for the GIL on the way
-        out and on the way back, more than the work it carries (docs/benchmarks.md).
-        Whatever ``read`` raises (e.g. the person is not found) reaches the caller.
+        out and on the way back, more than the work it carries (docs/benchmarks.md). With
+        ``inline_reads`` (the hub's index is an SQLite file: its reads are in-process CPU
+        work, never a wait on a server) there is no hop at all. The decision log is not
+        waited for here: see :class:`Planned`. Whatever ``read`` raises (e.g. the person is
+        not found) reaches the caller.
         """
-        first = await asyncio.to_thread(self._read_and_decide, asked, read)
+        if self._inline_reads:
+            first = self._read_and_decide(asked, read)
+        else:
+            first = await asyncio.to_thread(self._read_and_decide, asked, read)
         if first.decided is not None:
-            return Planned(first.person, first.decided[0], first.decided[1], first.extra)
+            return Planned(first.person, first.decided[0], first.decided[1], first.extra, first.decided[2])
         departments = sorted({ref.department for ref in first.records})
         known = [self._known_schemas(d) for d in departments]
         answers = iter(
             await asyncio.gather(*(self._describe(d) for d, k in zip(departments, known, strict=True) if k is None))
         )
         described = {d: k if k is not None else next(answers) for d, k in zip(departments, known, strict=True)}
-        plans, header = await asyncio.to_thread(self._decide, asked, first.person, first.records, described)
-        return Planned(first.person, plans, header, first.extra)
+        plans, header, recorded = await asyncio.to_thread(self._decide, asked, first.person, first.records, described)
+        return Planned(first.person, plans, header, first.extra, recorded)
 
     def _read_and_decide(
         self, asked: PlanRequest, read: Callable[[], tuple[PersonInfo, Sequence[RecordRef], _Extra]]
@@ -191,8 +207,9 @@ class ProfileAssembler:
         person: PersonInfo,
         records: Sequence[RecordRef],
         described: Mapping[str, tuple[dict[str, DatasetSchema], str]],
-    ) -> tuple[list[DepartmentPlan], HeaderDecision]:
-        """Per-dataset section requests and the header request, decided in one batch (worker thread)."""
+    ) -> tuple[list[DepartmentPlan], HeaderDecision, Future[None]]:
+        """Per-dataset section requests and the header request, decided in one batch; the
+        future completes when the batch is in the decision log."""
         subject, purpose, justification, request_id = asked.subject, asked.purpose, asked.justification, asked.request_id
         groups = tuple(sorted(group_name(g) for g in person.groups))
         context = Context(time=asked.now, emergency=purpose == "emergency")
@@ -216,7 +233,7 @@ class ProfileAssembler:
         header_request = HeaderRequest(subject, person.jurisdiction, groups, purpose, justification, context, request_id)
 
         # One policy version and one decision-log batch for the whole profile.
-        decisions, header = self._pdp.decide_profile(requests, header_request)  # type: ignore[attr-defined]
+        decisions, header, recorded = self._pdp.decide_profile_deferred(requests, header_request)  # type: ignore[attr-defined]
         for (plan, name, schema), decision in zip(pending, decisions, strict=True):
             header_fields = tuple(
                 f
@@ -225,7 +242,7 @@ class ProfileAssembler:
             )
             ids = tuple(sorted(by_department[plan.department][name]))
             plan.datasets.append(DatasetPlan(plan.department, name, ids, schema.spec, decision, header_fields))
-        return plans, header
+        return plans, header, recorded
 
     def _known_schemas(self, department: str) -> tuple[dict[str, DatasetSchema], str] | None:
         """The department's schemas when its client holds a Describe answer (no call), else ``None``."""

@@ -5,7 +5,9 @@ Order of work for every request, and why:
 2. validate the request (INVALID_ARGUMENT names the field, never its value);
 3. charge the caller's rate limit and refuse replayed request ids;
 4. resolve the person (raw identifiers tokenised by an adapter, then dropped);
-5. decide every department dataset, fetch only permitted fields, mask;
+5. decide every department dataset; record the decisions (decision log) and the fetch
+   intent (audit log), both committed before anything is fetched; fetch only permitted
+   fields, mask;
 6. append the audit entry and wait until it is stored (fail closed);
 7. answer with the audit receipt.
 Refusals after step 1 (unknown person, no right, rate limit) are audited too.
@@ -20,6 +22,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from typing import Any
 
 import grpc
@@ -44,7 +47,7 @@ from hub.profile.assembly import Assembly, PlanRequest, ProfileAssembler
 from hub.profile.recorder import AuditRecorder, Receipt
 from hub.profile.request import REQUEST_ID_RE, Ask, parse_household_request, parse_profile_request
 from hub.profile.resolve import PersonNotFound, PersonResolver
-from pingan.serving import StatusError, grpc_errors, permission_denied
+from pingan.serving import StatusError, grpc_errors, permission_denied, unavailable
 from pingan.v1 import profile_pb2, profile_pb2_grpc
 
 log = logging.getLogger(__name__)
@@ -288,14 +291,26 @@ class ProfileServicer(profile_pb2_grpc.ProfileServiceServicer):
             flags = ("denied", *((f"household:{household}",) if household else ()))
             if any("jurisdiction" in r for r in reasons):
                 flags = (*flags, "out_of_jurisdiction")
+            await _committed(planned.recorded)  # a denial is answered once its decisions are logged, or failed to be
             await self._audit_refusal(caller, ask, context, started, person.person_id, flags, sections, hashes, person)
             raise permission_denied("access denied by policy: " + ("; ".join(reasons) or "no rule allows it"))
         # Recorded before any data moves (DESIGN.md flow 3): the departments' witness check
-        # names this entry, and a crash mid-fetch still leaves a trace of the access.
-        intent = await self._recorder.append(
-            self._access_entry(caller, ask, context, person.person_id, (), (), ("fetch_intent",), started, person),
-            with_checkpoint=False,
+        # names this entry, and a crash mid-fetch still leaves a trace of the access. The
+        # decision log commits meanwhile; both must succeed before anything is fetched.
+        intent_entry = self._access_entry(
+            caller, ask, context, person.person_id, (), (), ("fetch_intent",), started, person
         )
+        intent, recorded = await asyncio.gather(
+            self._recorder.append(intent_entry, with_checkpoint=False),
+            _committed(planned.recorded),
+        )
+        if not recorded:
+            await self._audit_refusal(
+                caller, ask, context, started, person.person_id, ("decisions_unrecorded",), (), (), person
+            )
+            raise unavailable(
+                "the hub could not record its policy decisions, so no data is released; try again later"
+            )
         assembly = await self._assembler.assemble(
             person, plans, header_decision, ask.purpose, ask.request_id, intent.index
         )
@@ -318,6 +333,7 @@ class ProfileServicer(profile_pb2_grpc.ProfileServiceServicer):
             started,
             person,
             assembly.household_members,
+            sealed_from=intent_entry,
         )
         receipt = await self._recorder.append(entry)
         return assembly, receipt
@@ -355,12 +371,20 @@ class ProfileServicer(profile_pb2_grpc.ProfileServiceServicer):
         started: float,
         person: PersonInfo | None,
         household_members: Sequence[str] = (),
+        sealed_from: AccessEntry | None = None,
     ) -> AccessEntry:
-        query_terms: dict[str, str] = {}
+        """The entry for this request; ``sealed_from``, an entry of the same request, lends
+        its sealed justification and query (sealed once per request, not once per entry)."""
         kind = "household_id" if ask.household_id else (ask.lookup.kind if ask.lookup else "")
-        if ask.lookup is not None and ask.lookup.identity is not None:
-            q = ask.lookup.identity
-            query_terms = {"id_number": q.id_number, "phone": q.phone, "name": q.name, "birth_date": q.birth_date}
+        if sealed_from is not None:
+            justification, query = sealed_from.justification, sealed_from.query
+        else:
+            query_terms: dict[str, str] = {}
+            if ask.lookup is not None and ask.lookup.identity is not None:
+                q = ask.lookup.identity
+                query_terms = {"id_number": q.id_number, "phone": q.phone, "name": q.name, "birth_date": q.birth_date}
+            justification = self._recorder.seal(ask.justification, "justification")
+            query = self._recorder.seal_query(query_terms)
         return AccessEntry(
             request_id=ask.request_id,
             time=now_rfc3339(),
@@ -368,8 +392,8 @@ class ProfileServicer(profile_pb2_grpc.ProfileServiceServicer):
             purpose=ask.purpose,
             person_id=person_id,
             sections=tuple(sections),
-            justification=self._recorder.seal(ask.justification, "justification"),
-            query=self._recorder.seal_query(query_terms),
+            justification=justification,
+            query=query,
             query_kind=kind,
             policy_versions=tuple(PolicyVersion("bundle", h) for h in hashes),
             latency_us=int((time.perf_counter() - started) * 1_000_000),
@@ -377,6 +401,16 @@ class ProfileServicer(profile_pb2_grpc.ProfileServiceServicer):
             jurisdiction=person.jurisdiction if person is not None else "",
             household_members=tuple(household_members),
         )
+
+
+async def _committed(recorded: Future[None]) -> bool:
+    """Whether the decision log committed a profile's decisions (fail closed: never raises)."""
+    try:
+        await asyncio.wrap_future(recorded)
+    except Exception as exc:  # noqa: BLE001 - any failure means the decisions are not recorded
+        log.error("policy decisions not recorded: %s", type(exc).__name__)
+        return False
+    return True
 
 
 def _same(info: PersonInfo) -> PersonInfo:

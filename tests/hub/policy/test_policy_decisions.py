@@ -274,3 +274,28 @@ def test_casbin_memo_only_when_the_matcher_sees_user_and_path_through_within(pol
     assert plain.allows("gw-1", GRID, "civil_affairs/records/L2")
     assert not strict.allows("gw-1", GRID, "civil_affairs/records/L2")
     assert strict.allows("multi", GRID, "civil_affairs/records/L2")
+
+
+def test_decide_profile_deferred_hands_the_recording_to_the_caller(pdp: PolicyDecisionPoint) -> None:
+    """The decisions come back at once; the future says whether they were recorded: with a
+    plain recorder it is already settled (failed when the recorder failed); with a
+    group-commit writer it completes when the batch is committed (test_policy_group_commit.py)."""
+    from hub.policy.errors import PolicyError
+
+    header = HeaderRequest(Subject("gw-1", "grid_office", ("grid_worker",)), GRID, (), "routine_visit")
+    reqs = [section("gw-1", ("grid_worker",), "civil_affairs", CIVIL)]
+    batches: list[list[DecisionRecord]] = []
+    pdp._recorder = batches.append
+    sections, head, recorded = pdp.decide_profile_deferred(reqs, header)
+    assert recorded.result(0) is None and [d.allow for d in sections] == [True] and head.allow
+    assert [r.inputs.kind for r in batches[0]] == ["header", "section"]
+
+    def broken(_: Any) -> None:
+        raise RuntimeError("disk full")
+
+    pdp._recorder = broken
+    sections, _, recorded = pdp.decide_profile_deferred(reqs, header)
+    assert [d.allow for d in sections] == [True]  # the decision itself; the caller must not use it
+    with pytest.raises(PolicyError, match="could not be recorded"):
+        recorded.result(0)
+

@@ -70,3 +70,23 @@ def test_a_failed_commit_denies_every_waiting_decision(store_and_pdp: Any) -> No
         conn.execute(sa.text("DROP TABLE policy_decision_log"))
     decision = pdp.decide(_request(1))
     assert not decision.allow and decision.reasons == ("the decision could not be recorded",)
+
+
+def test_deferred_profile_decisions_complete_when_committed_and_fail_with_the_commit(store_and_pdp: Any) -> None:
+    """``decide_profile_deferred`` queues the batch and returns: the future completes once
+    the rows are stored, and fails (never a silent success) when the commit fails."""
+    from hub.policy.errors import PolicyError
+    from hub.policy.model import HeaderRequest
+
+    store, pdp, _ = store_and_pdp
+    header = HeaderRequest(Subject("gw-1", "grid_office", ("grid_worker",)), GRID, (), "routine_visit", request_id="req-h")
+    sections, _, recorded = pdp.decide_profile_deferred([_request(7)], header)
+    assert [d.allow for d in sections] == [True]
+    assert recorded.result(10) is None
+    with store.session() as s:
+        assert sorted(s.scalars(sa.select(PolicyDecisionLogRow.request_id)).all()) == ["req-000007", "req-h"]
+    with store.engine.begin() as conn:
+        conn.execute(sa.text("DROP TABLE policy_decision_log"))
+    _, _, recorded = pdp.decide_profile_deferred([_request(8)], header)
+    with pytest.raises(PolicyError, match="decision log write failed"):
+        recorded.result(10)

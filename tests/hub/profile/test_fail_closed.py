@@ -51,3 +51,38 @@ def test_rate_limit_is_resource_exhausted_and_audited(deployment) -> None:  # ty
         assert isinstance(deployment.last_entry(), RateLimitedEntry)
     finally:
         gate.limiter = original
+
+
+def test_decision_log_unwritable_means_unavailable_nothing_fetched_and_audited(deployment) -> None:  # type: ignore[no-untyped-def]
+    """The policy decisions are committed concurrently with the fetch intent, and both
+    before any fetch: when the decision log cannot take them, no department is asked for
+    anything, the caller gets UNAVAILABLE, and the refusal is in the audit log."""
+    import sqlalchemy as sa
+
+    home = deployment.home
+    assert deployment.profile("grid_worker", person_id=home.person_id).sections  # works before
+
+    def fetches() -> int:
+        return sum(
+            1 for a in deployment.adapters.values() for e in a.state.access_entries() if e["rpc"] == "FetchRecords"
+        )
+
+    engine = deployment.runtime.policy_store.engine
+    before = fetches()
+    with engine.begin() as conn:
+        conn.execute(sa.text("ALTER TABLE policy_decision_log RENAME TO policy_decision_log_away"))
+    try:
+        with pytest.raises(grpc.RpcError) as info:
+            deployment.profile("grid_worker", person_id=home.person_id)
+        assert info.value.code() == grpc.StatusCode.UNAVAILABLE
+        assert "policy decisions" in (info.value.details() or "")
+        assert "Traceback" not in (info.value.details() or "")
+        assert fetches() == before
+        refusal = deployment.last_entry()
+        assert "decisions_unrecorded" in refusal.flags and refusal.person_id == home.person_id
+        assert not refusal.sections
+    finally:
+        with engine.begin() as conn:
+            conn.execute(sa.text("ALTER TABLE policy_decision_log_away RENAME TO policy_decision_log"))
+    assert deployment.profile("grid_worker", person_id=home.person_id).sections
+    assert fetches() > before
