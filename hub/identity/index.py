@@ -40,6 +40,7 @@ from hub.identity.records import BLOOM_FIELDS, EncodedRecord, RecordMatrix, toke
 from hub.identity.resolution import Resolution
 from hub.identity.resolution import resolve as run_resolution
 from hub.identity.scheme import ExpectedScheme, validate_batch, validate_encoding
+from pingan.bulk_insert import insert_rows
 from pingan.v1 import linkage_pb2
 
 
@@ -438,6 +439,8 @@ class IdentityIndex:
             groups[p].update(int(x) for x in g.split(",") if x)
         existing = set(conn.execute(sa.select(store.persons.c.person_id)).scalars())
         conn.execute(sa.update(store.persons).values(active=False, updated_at=now))
+        updates: list[dict[str, object]] = []
+        inserts: list[dict[str, object]] = []
         for p, pid in enumerate(person_ids):
             values = {
                 "household_id": hh_ids[int(hh_index[p])],
@@ -448,18 +451,30 @@ class IdentityIndex:
                 "updated_at": now,
             }
             if pid in existing:
-                conn.execute(sa.update(store.persons).where(store.persons.c.person_id == pid).values(**values))
+                updates.append({"b_person_id": pid, **values})
             else:
-                conn.execute(sa.insert(store.persons).values(person_id=pid, created_at=now, **values))
+                inserts.append({"person_id": pid, "created_at": now, **values})
+        # One executemany / multi-row INSERT each, not a statement per person (80,000 persons
+        # took most of a 200,000-record resolve(); docs/benchmarks.md, identity scale).
+        if updates:
+            conn.execute(sa.update(store.persons).where(store.persons.c.person_id == sa.bindparam("b_person_id")), updates)
+        insert_rows(conn, store.persons, inserts)
         existing_hh = set(conn.execute(sa.select(store.households.c.household_id)).scalars())
         conn.execute(sa.update(store.households).values(active=False))
-        for hid in set(hh_ids):
-            if hid in existing_hh:
-                conn.execute(
-                    sa.update(store.households).where(store.households.c.household_id == hid).values(active=True)
-                )
-            else:
-                conn.execute(sa.insert(store.households).values(household_id=hid, active=True, created_at=now))
+        wanted = set(hh_ids)
+        again = [{"b_household_id": hid} for hid in sorted(wanted & existing_hh)]
+        if again:
+            conn.execute(
+                sa.update(store.households)
+                .where(store.households.c.household_id == sa.bindparam("b_household_id"))
+                .values(active=True),
+                again,
+            )
+        insert_rows(
+            conn,
+            store.households,
+            [{"household_id": hid, "active": True, "created_at": now} for hid in sorted(wanted - existing_hh)],
+        )
 
     def _events(
         self,
