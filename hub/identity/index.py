@@ -319,34 +319,34 @@ class IdentityIndex:
         """Active records as a matrix, with their db ids, current person ids, jurisdiction and groups."""
         scheme = self.expected_scheme()
         r = store.records.c
-        rows = conn.execute(sa.select(store.records).where(r.deleted.is_(False)).order_by(r.id)).mappings().all()
+        columns = [r.id, r.person_id, r.department, r.dataset, r.local_record_id, r.sex, r.birth_year]
+        columns += [r.residence_mismatch, r.jurisdiction, r.groups, *(r[f"bloom_{f}"] for f in BLOOM_FIELDS)]
+        rows = conn.execute(sa.select(*columns).where(r.deleted.is_(False)).order_by(r.id)).all()
         token_rows = conn.execute(
             sa.select(store.tokens.c.record_id, store.tokens.c.kind, store.tokens.c.token)
         ).all()
         by_record: dict[int, list[tuple[str, bytes]]] = defaultdict(list)
         for record_id, kind, token in token_rows:
             by_record[record_id].append((kind, bytes(token)))
+        first_bloom = 10  # position of the first bloom column in ``columns``
         recs = [
             EncodedRecord(
-                department=row["department"],
-                dataset=row["dataset"],
-                local_record_id=row["local_record_id"],
-                tokens=tuple(by_record.get(row["id"], ())),
-                blooms=tuple((f, bytes(row[f"bloom_{f}"])) for f in BLOOM_FIELDS if row[f"bloom_{f}"] is not None),
-                sex=row["sex"],
-                birth_year=row["birth_year"],
-                residence_mismatch=row["residence_mismatch"],
-                jurisdiction=row["jurisdiction"],
+                department=row[2],
+                dataset=row[3],
+                local_record_id=row[4],
+                tokens=tuple(by_record.get(row[0], ())),
+                blooms=tuple(
+                    (f, bytes(row[first_bloom + k])) for k, f in enumerate(BLOOM_FIELDS) if row[first_bloom + k] is not None
+                ),
+                sex=row[5],
+                birth_year=row[6],
+                residence_mismatch=row[7],
+                jurisdiction=row[8],
             )
             for row in rows
         ]
         mx = RecordMatrix.from_records(recs, scheme.bloom_bits)
-        return (
-            [row["id"] for row in rows],
-            [row["person_id"] for row in rows],
-            [(row["jurisdiction"], row["groups"]) for row in rows],
-            mx,
-        )
+        return ([row[0] for row in rows], [row[1] for row in rows], [(row[8], row[9]) for row in rows], mx)
 
     def resolve(self) -> ResolveSummary:
         """Re-resolve every active record; keeps ids stable and records merges and splits."""
