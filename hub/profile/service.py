@@ -51,6 +51,8 @@ from pingan.serving import StatusError, grpc_errors, permission_denied, unavaila
 from pingan.v1 import profile_pb2, profile_pb2_grpc
 
 log = logging.getLogger(__name__)
+# As long as a blocking decision-log write waits (hub.policy.group_commit.DecisionLogWriter).
+DECISION_LOG_WAIT_SECONDS = 30.0
 
 STATS_ROLES = frozenset({"auditor", "policy_owner", "street_officer", "department_system"})
 
@@ -403,10 +405,11 @@ class ProfileServicer(profile_pb2_grpc.ProfileServiceServicer):
         )
 
 
-async def _committed(recorded: Future[None]) -> bool:
-    """Whether the decision log committed a profile's decisions (fail closed: never raises)."""
+async def _committed(recorded: Future[None], timeout: float = DECISION_LOG_WAIT_SECONDS) -> bool:
+    """Whether the decision log committed a profile's decisions within ``timeout`` (fail
+    closed: a failure or a writer that never answers is False; never raises)."""
     try:
-        await asyncio.wrap_future(recorded)
+        await asyncio.wait_for(asyncio.wrap_future(recorded), timeout)
     except Exception as exc:  # noqa: BLE001 - any failure means the decisions are not recorded
         log.error("policy decisions not recorded: %s", type(exc).__name__)
         return False
