@@ -99,6 +99,9 @@ class ResolveSummary:
     events: int
 
 
+_LOAD_CHUNK = 50_000  # rows per step when the records are read into the matrix
+
+
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
@@ -316,37 +319,64 @@ class IdentityIndex:
     # -- resolution ------------------------------------------------------------------------
 
     def _load(self, conn: sa.Connection) -> tuple[list[int], list[str | None], list[tuple[str, str]], RecordMatrix]:
-        """Active records as a matrix, with their db ids, current person ids, jurisdiction and groups."""
+        """Active records as a matrix, with their db ids, current person ids, jurisdiction and groups.
+
+        Streamed ``_LOAD_CHUNK`` rows at a time into numpy columns: a million records held
+        as Python rows and objects at once took about 3 GB that the process kept after
+        they were freed (docs/benchmarks.md, identity scale, stored path).
+        """
         scheme = self.expected_scheme()
         r = store.records.c
         columns = [r.id, r.person_id, r.department, r.dataset, r.local_record_id, r.sex, r.birth_year]
         columns += [r.residence_mismatch, r.jurisdiction, r.groups, *(r[f"bloom_{f}"] for f in BLOOM_FIELDS)]
-        rows = conn.execute(sa.select(*columns).where(r.deleted.is_(False)).order_by(r.id)).all()
-        token_rows = conn.execute(
-            sa.select(store.tokens.c.record_id, store.tokens.c.kind, store.tokens.c.token)
-        ).all()
-        by_record: dict[int, list[tuple[str, bytes]]] = defaultdict(list)
-        for record_id, kind, token in token_rows:
-            by_record[record_id].append((kind, bytes(token)))
         first_bloom = 10  # position of the first bloom column in ``columns``
-        recs = [
-            EncodedRecord(
-                department=row[2],
-                dataset=row[3],
-                local_record_id=row[4],
-                tokens=tuple(by_record.get(row[0], ())),
-                blooms=tuple(
-                    (f, bytes(row[first_bloom + k])) for k, f in enumerate(BLOOM_FIELDS) if row[first_bloom + k] is not None
-                ),
-                sex=row[5],
-                birth_year=row[6],
-                residence_mismatch=row[7],
-                jurisdiction=row[8],
-            )
-            for row in rows
-        ]
-        mx = RecordMatrix.from_records(recs, scheme.bloom_bits)
-        return ([row[0] for row in rows], [row[1] for row in rows], [(row[8], row[9]) for row in rows], mx)
+        ids: list[int] = []
+        previous: list[str | None] = []
+        extras: list[tuple[str, str]] = []
+        parts: list[RecordMatrix] = []
+        query = sa.select(*columns).where(r.deleted.is_(False)).order_by(r.id)
+        # per statement: Connection.execution_options would change every later statement of the transaction
+        result = conn.execute(query.execution_options(yield_per=_LOAD_CHUNK))
+        for rows in result.partitions():
+            recs = [
+                EncodedRecord(
+                    department=row[2],
+                    dataset=row[3],
+                    local_record_id=row[4],
+                    blooms=tuple(
+                        (f, bytes(row[first_bloom + k]))
+                        for k, f in enumerate(BLOOM_FIELDS)
+                        if row[first_bloom + k] is not None
+                    ),
+                    sex=row[5],
+                    birth_year=row[6],
+                    residence_mismatch=row[7],
+                    jurisdiction=row[8],
+                )
+                for row in rows
+            ]
+            parts.append(RecordMatrix.from_records(recs, scheme.bloom_bits))
+            ids.extend(row[0] for row in rows)
+            previous.extend(row[1] for row in rows)
+            extras.extend((row[8], row[9]) for row in rows)
+        mx = RecordMatrix.concat(parts, scheme.bloom_bits // 8)
+        del parts
+        # Exact tokens: placed by the record's row (ids ascend); tokens of deleted records are skipped.
+        order = np.asarray(ids, np.int64)
+        t = store.tokens.c
+        tokens = sa.select(t.record_id, t.kind, t.token).execution_options(yield_per=_LOAD_CHUNK)
+        for rows in conn.execute(tokens).partitions():
+            by_kind: dict[str, tuple[list[int], list[int]]] = defaultdict(lambda: ([], []))
+            for record_id, kind, token in rows:
+                owners, values = by_kind[kind]
+                owners.append(record_id)
+                values.append(token_int(bytes(token)))
+            for kind, (owners, values) in by_kind.items():
+                wanted = np.asarray(owners, np.int64)
+                at = np.minimum(np.searchsorted(order, wanted), max(len(order) - 1, 0))
+                active = (order[at] == wanted) if len(order) else np.zeros(len(wanted), bool)
+                mx.tokens[kind][at[active]] = np.asarray(values, np.int64)[active]
+        return ids, previous, extras, mx
 
     def resolve(self) -> ResolveSummary:
         """Re-resolve every active record; keeps ids stable and records merges and splits."""

@@ -103,6 +103,23 @@ class RecordMatrix:
         return self.blooms[name].view(np.uint64)
 
     @classmethod
+    def concat(cls, parts: Sequence[RecordMatrix], bloom_bytes: int) -> RecordMatrix:
+        """The rows of ``parts`` in order (every part has the same columns)."""
+        if not parts:
+            return cls.from_records([], bloom_bytes * 8)
+        first = parts[0]
+        return cls(
+            bloom_bytes=bloom_bytes,
+            blooms={f: np.concatenate([p.blooms[f] for p in parts]) for f in first.blooms},
+            present={f: np.concatenate([p.present[f] for p in parts]) for f in first.present},
+            tokens={k: np.concatenate([p.tokens[k] for p in parts]) for k in first.tokens},
+            sex=np.concatenate([p.sex for p in parts]),
+            birth_year=np.concatenate([p.birth_year for p in parts]),
+            residence_mismatch=np.concatenate([p.residence_mismatch for p in parts]),
+            jurisdiction=np.concatenate([p.jurisdiction for p in parts]),
+        )
+
+    @classmethod
     def from_records(cls, records: Sequence[EncodedRecord], bloom_bits: int) -> RecordMatrix:
         n, width = len(records), bloom_bits // 8
         mx = cls(bloom_bytes=width)

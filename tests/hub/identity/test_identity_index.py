@@ -223,3 +223,34 @@ def test_an_exact_valid_id_number_finds_a_record_that_has_nothing_else(loaded: I
     pid = loaded.person_of("civil_affairs", "people", "bare-1")
     found = loaded.lookup(encoder.encode_query(linkage_pb2.IdentityQuery(id_number=_id("44010619770305002"))))
     assert [(m.person_id, m.probability) for m in found] == [(pid, 1.0)]
+
+
+def test_records_load_the_same_in_small_chunks_with_deleted_records(
+    loaded: IdentityIndex,
+    encoder: LinkageEncoder,
+    encoded: dict[str, list[linkage_pb2.LinkageRecord]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The index reads its records in chunks (bounded memory at a million records): chunk
+    boundaries, a deleted record's leftover rows and token placement change nothing."""
+    import numpy as np
+
+    from hub.identity import index as index_module
+
+    department, first = sorted(encoded.items())[0][0], sorted(encoded.items())[0][1][0]
+    gone = linkage_pb2.LinkageRecord(dataset=first.dataset, local_record_id=first.local_record_id, deleted=True)
+    loaded.apply_batch(department, [gone], "d1")
+    loaded.apply_batch("grid", [_rec(encoder, "kept", name="周杰伦", phone="13711112222")], "d2")
+    with loaded.engine.connect() as conn:
+        whole = loaded._load(conn)
+        monkeypatch.setattr(index_module, "_LOAD_CHUNK", 7)
+        chunked = loaded._load(conn)
+    assert whole[:3] == chunked[:3] and len(whole[0]) > 7 * 10
+    assert loaded.person_of(department, first.dataset, first.local_record_id) is not None  # not resolved yet
+    assert len(whole[0]) == len(set(whole[0])) == sum(len(b) for b in encoded.values())  # one gone, one new
+    a, b = whole[3], chunked[3]
+    assert all(np.array_equal(a.blooms[f], b.blooms[f]) and np.array_equal(a.present[f], b.present[f]) for f in a.blooms)
+    assert all(np.array_equal(a.tokens[k], b.tokens[k]) for k in a.tokens)
+    assert (a.tokens["phone"] != 0).sum() > 0 and (a.tokens["id_number"] != 0).sum() > 0
+    for column in ("sex", "birth_year", "residence_mismatch", "jurisdiction"):
+        assert np.array_equal(getattr(a, column), getattr(b, column))
