@@ -312,8 +312,9 @@ class HubRuntime:
                 self.pdp,
                 self.masking,
                 WitnessSource(self.audit_log),
-                # SQLite reads are in-process work: no worker-thread hop for them (assembly.plan)
-                inline_reads=self.identity.engine.dialect.name == "sqlite",
+                # SQLite reads are in-process work: no worker-thread hop for them once the
+                # lookup state is built (assembly.plan)
+                inline_reads=(lambda: self.identity.ready) if self.identity.engine.dialect.name == "sqlite" else None,
             ),
             self.recorder,
             self.alerts,

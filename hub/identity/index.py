@@ -585,6 +585,11 @@ class IdentityIndex:
         self._ensure_loaded()
         return True
 
+    @property
+    def ready(self) -> bool:
+        """Whether the lookup state is built: a lookup then reads, it never loads the index."""
+        return self._loaded is not None
+
     def _ensure_loaded(self) -> _Loaded:
         loaded = self._loaded
         if loaded is not None:
@@ -603,8 +608,12 @@ class IdentityIndex:
         persons. The reload happens here, off the request path; returns whether it did.
         """
         loaded = self._loaded
-        if loaded is None:
-            return False  # loaded on first use, from what is stored then
+        if loaded is None:  # resolved elsewhere since this process started: build it here, off the request path
+            with self._engine.connect() as conn:
+                if self._setting(conn, "model") is None:
+                    return False
+            self._ensure_loaded()
+            return True
         with self._engine.connect() as conn:
             generation = self._setting(conn, "generation") or ""
         if generation == loaded.generation:

@@ -148,7 +148,7 @@ class ProfileAssembler:
         masking: MaskingContext,
         witness: WitnessSource | None = None,
         *,
-        inline_reads: bool = False,
+        inline_reads: Callable[[], bool] | None = None,
     ) -> None:
         self._clients = dict(clients)
         self._pdp = pdp
@@ -168,13 +168,14 @@ class ProfileAssembler:
 
         One worker-thread hop does all of it when every department's schema is known (the
         usual case): under load each hop costs the request a wait for the GIL on the way
-        out and on the way back, more than the work it carries (docs/benchmarks.md). With
-        ``inline_reads`` (the hub's index is an SQLite file: its reads are in-process CPU
-        work, never a wait on a server) there is no hop at all. The decision log is not
+        out and on the way back, more than the work it carries (docs/benchmarks.md). When
+        ``inline_reads`` says so (the hub's index is an SQLite file, whose reads are
+        in-process CPU work, and its lookup state is built, so no read can turn into
+        loading the whole index) there is no hop at all. The decision log is not
         waited for here: see :class:`Planned`. Whatever ``read`` raises (e.g. the person is
         not found) reaches the caller.
         """
-        if self._inline_reads:
+        if self._inline_reads is not None and self._inline_reads():
             first = self._read_and_decide(asked, read)
         else:
             first = await asyncio.to_thread(self._read_and_decide, asked, read)

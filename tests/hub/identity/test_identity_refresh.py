@@ -160,3 +160,21 @@ def test_load_builds_the_lookup_state_at_start(
     assert _CountingMatcher.built == 1
     replica.lookup(_query(encoder, "33010619910405003"))
     assert _CountingMatcher.built == 1  # the first lookup found it built
+
+
+def test_refresh_builds_the_state_of_an_index_resolved_after_this_process_started(
+    database_url: str, encoder: LinkageEncoder
+) -> None:
+    """A replica started before the first linkage has no lookup state; the periodic refresh
+    builds it (off the request path) once another process has resolved, so no request is
+    the one that loads the whole index."""
+    replica = IdentityIndex(database_url)
+    assert replica.load() is False and not replica.ready
+    assert replica.refresh() is False  # nothing resolved anywhere yet
+    linker = IdentityIndex(database_url)
+    linker.apply_batch("health", [_newcomer(encoder, FIRST17 + check_character(FIRST17))], "w1")
+    linker.resolve()
+    assert replica.refresh() is True and replica.ready
+    assert [m.person_id for m in replica.lookup(_query(encoder, FIRST17))] == [
+        linker.person_of("health", "people", "newcomer-1")
+    ]
