@@ -17,16 +17,9 @@ import pytest
 
 from adapters.linkage.encoder import LinkageEncoder
 from adapters.linkage.fields import IdentityFields
+from hub.identity import comparison
 from hub.identity.address_frequency import CLASSES, AddressFrequency, address_frequency, holders, share_class
-from hub.identity.comparison import (
-    ADDRESS_ALIKE,
-    ADDRESS_CLOSE,
-    ADDRESS_IDENTICAL,
-    ADDRESS_LEVELS,
-    ADDRESS_STRIDE,
-    FEATURES,
-    frequency_levels,
-)
+from hub.identity.comparison import FEATURES, frequency_levels
 from hub.identity.fellegi_sunter import FellegiSunterModel, frequency_u
 from hub.identity.matcher import Matcher
 from hub.identity.records import EncodedRecord, RecordMatrix
@@ -149,7 +142,7 @@ def test_an_identical_address_weighs_less_the_more_records_hold_it(
     _mx, _labels, _person, _rare, _household, model = resolved
     col = [f.name for f in FEATURES].index("address")
     weight = np.log(np.asarray(model.m[col])) - np.log(np.asarray(model.u[col]))
-    rare, common = weight[ADDRESS_IDENTICAL], weight[ADDRESS_IDENTICAL + ADDRESS_STRIDE * (CLASSES - 2)]  # 1-2 vs 5-8
+    rare, common = weight[comparison.ADDRESS_IDENTICAL], weight[comparison.ADDRESS_IDENTICAL + comparison.ADDRESS_STRIDE * (CLASSES - 2)]  # 1-2 vs 5-8
     assert rare > common
 
 
@@ -168,7 +161,7 @@ def test_frequency_levels_split_only_alike_close_and_identical() -> None:
     levels = np.array([-1, 0, 3, 5, 6, 6, 4], np.int8)
     held = np.array([1, 1, 1, 2, 9, 1, 1], np.int32)
     i, j = np.arange(7), np.array([1, 0, 3, 4, 0, 5, 4])
-    top = 3 * ADDRESS_STRIDE  # class 3: more than 8 holders (the more common token of the pair)
+    top = 3 * comparison.ADDRESS_STRIDE  # class 3: more than 8 holders (the more common token of the pair)
     assert frequency_levels(levels, held, i, j).tolist() == [-1, 0, 3, 5 + top, 6 + top, 6, 4 + top]
 
 
@@ -194,12 +187,12 @@ def test_a_lookup_counts_the_query_as_one_more_holder(
 
 def test_only_the_rarest_class_may_fall_below_the_sampled_u() -> None:
     """Relatives share surname and address: commoner addresses keep at least the sampled u."""
-    sampled = tuple([0.9, 0.05, 0.03, 0.0199] + [1e-4] * (ADDRESS_LEVELS - ADDRESS_ALIKE))
+    sampled = tuple([0.9, 0.05, 0.03, 0.0199] + [1e-4] * (comparison.ADDRESS_LEVELS - comparison.ADDRESS_ALIKE))
     frequency = AddressFrequency((100.0, 50.0, 400.0, 900.0), present_pairs=1e8)
-    expected = np.zeros(ADDRESS_LEVELS)
-    expected[ADDRESS_IDENTICAL::ADDRESS_STRIDE] = (100.0, 10.0, 40.0, 100.0)
+    expected = np.zeros(comparison.ADDRESS_LEVELS)
+    expected[comparison.ADDRESS_IDENTICAL::comparison.ADDRESS_STRIDE] = (100.0, 10.0, 40.0, 100.0)
     u = np.asarray(frequency_u(sampled, frequency, expected, 300.0))
-    assert u[ADDRESS_IDENTICAL] < 1e-7  # 1-2 holders, every sharing pair a match: counted
-    for level in (ADDRESS_ALIKE, ADDRESS_CLOSE, ADDRESS_IDENTICAL):
-        assert (u[level + ADDRESS_STRIDE :: ADDRESS_STRIDE] >= 1e-4).all()
+    assert u[comparison.ADDRESS_IDENTICAL] < 1e-7  # 1-2 holders, every sharing pair a match: counted
+    for level in (comparison.ADDRESS_ALIKE, comparison.ADDRESS_CLOSE, comparison.ADDRESS_IDENTICAL):
+        assert (u[level + comparison.ADDRESS_STRIDE :: comparison.ADDRESS_STRIDE] >= 1e-4).all()
     assert abs(u.sum() - 1.0) < 1e-9
