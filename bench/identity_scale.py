@@ -5,7 +5,8 @@ characters, spaces in names, date formats, legacy/mistyped/missing ID numbers, +
 phones, address prefixes), encodes every record with the production encoder
 (``adapters.linkage.encoder``, in worker processes), and runs the production resolver
 pipeline (``hub.identity.resolution``: blocking, comparison, EM, clustering) on the
-columnar matrix, timing each phase; then resolves new single records against the
+columnar matrix in the order the index gives it (arrival order, department by
+department, then ``RecordMatrix.locality_order``), timing each phase; then resolves new single records against the
 index (``hub.identity.matcher``) and reports p50/p99 latency. Peak memory is the
 process's maximum resident set size; generation and encoding run in a child process
 (and its workers) so the figure is the resolver's own.
@@ -26,6 +27,7 @@ import multiprocessing as mp
 import random
 import resource
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -164,10 +166,42 @@ def _message_chunk(args: tuple[list[dict[str, object]], list[tuple[int, int, str
     return out
 
 
-def through_index(records: int, seed: int, secret: bytes, workers: int) -> None:
-    """Store and resolve through ``IdentityIndex`` on an SQLite file; prints the timings."""
-    import tempfile
+def _resolve_in_child(url: str, queue: "mp.Queue[tuple[float, float, str]]") -> None:
+    """Fresh process: ``IdentityIndex.resolve()`` as a hub would run it; reports time and own peak RSS."""
+    from hub.identity.index import IdentityIndex
 
+    index = IdentityIndex(url)
+    t = time.perf_counter()
+    summary = index.resolve()
+    elapsed = time.perf_counter() - t
+    queue.put((elapsed, peak_rss_mb(), f"{summary.persons} persons, {summary.households} households, "
+               f"{summary.candidates} candidate pairs, {summary.events} events"))
+
+
+def _load_in_child(url: str, queue: "mp.Queue[tuple[float, float, str]]") -> None:
+    """Fresh process: ``IdentityIndex.load()``, what a hub does at start."""
+    from hub.identity.index import IdentityIndex
+
+    index = IdentityIndex(url)
+    t = time.perf_counter()
+    index.load()
+    queue.put((time.perf_counter() - t, peak_rss_mb(), ""))
+
+
+def _in_child(target, url: str) -> tuple[float, float, str]:  # type: ignore[no-untyped-def]
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    child = ctx.Process(target=target, args=(url, queue))
+    child.start()
+    result = queue.get()
+    child.join()
+    if child.exitcode != 0:
+        raise SystemExit(f"{target.__name__} failed with exit code {child.exitcode}")
+    return result
+
+
+def _store_to(path: str, records: int, seed: int, secret: bytes, workers: int) -> None:
+    """Generate, encode and store the population with ``apply_batch`` into the SQLite file ``path``."""
     from hub.identity.index import IdentityIndex
     from pingan.v1 import linkage_pb2
 
@@ -181,31 +215,46 @@ def through_index(records: int, seed: int, secret: bytes, workers: int) -> None:
     with mp.get_context("fork").Pool(workers) as pool:
         encoded = [m for chunk in pool.map(_message_chunk, jobs, chunksize=1) for m in chunk]
     print(f"generated+encoded {len(encoded)} records in {time.perf_counter() - t:.1f} s (not counted)", flush=True)
+    index = IdentityIndex(f"sqlite:///{path}")
+    t = time.perf_counter()
+    by_dept: dict[str, list[bytes]] = {}
+    for dept, blob in encoded:
+        by_dept.setdefault(dept, []).append(blob)
+    del encoded
+    for dept, blobs in sorted(by_dept.items()):
+        for b in range(0, len(blobs), 500):
+            batch = [linkage_pb2.LinkageRecord.FromString(x) for x in blobs[b : b + 500]]
+            index.apply_batch(dept, batch, f"w{b + len(batch)}")
+    stored = time.perf_counter() - t
+    print(f"stored {records} records with apply_batch (batches of 500) in {stored:.1f} s "
+          f"({records / stored:,.0f} records/s)", flush=True)
+
+
+def through_index(records: int, seed: int, secret: bytes, workers: int, keep: str | None) -> None:
+    """Store, then resolve and load through ``IdentityIndex`` on an SQLite file; prints the timings.
+
+    ``resolve()`` and ``load()`` each run in a fresh process, so their peak RSS is the
+    hub's own and not the generator's. With ``keep`` the stored file is kept there (and
+    reused, copied, when it exists: storing a million records takes about ten minutes).
+    """
+    import shutil
+    import tempfile
+
     with tempfile.TemporaryDirectory() as tmp:
-        index = IdentityIndex(f"sqlite:///{tmp}/hub.db")
-        t = time.perf_counter()
-        by_dept: dict[str, list[bytes]] = {}
-        for dept, blob in encoded:
-            by_dept.setdefault(dept, []).append(blob)
-        del encoded
-        for dept, blobs in sorted(by_dept.items()):
-            for b in range(0, len(blobs), 500):
-                batch = [linkage_pb2.LinkageRecord.FromString(x) for x in blobs[b : b + 500]]
-                index.apply_batch(dept, batch, f"w{b + len(batch)}")
-        stored = time.perf_counter() - t
-        # The bench's own copies (~1 KB a record) must not count in resolve()'s peak.
-        by_dept.clear()
-        blobs, batch = [], []
-        print(f"stored {records} records with apply_batch (batches of 500) in {stored:.1f} s "
-              f"({records / stored:,.0f} records/s); peak RSS {peak_rss_mb():.0f} MB", flush=True)
-        t = time.perf_counter()
-        summary = index.resolve()
-        resolved = time.perf_counter() - t
-        print(f"IdentityIndex.resolve(): {resolved:.1f} s, {summary.persons} persons, {summary.households} "
-              f"households, {summary.candidates} candidate pairs; peak RSS {peak_rss_mb():.0f} MB", flush=True)
-        t = time.perf_counter()
-        IdentityIndex(f"sqlite:///{tmp}/hub.db").load()  # a fresh instance: as a hub starting on this file
-        print(f"IdentityIndex.load() (lookup state, as at hub start): {time.perf_counter() - t:.1f} s", flush=True)
+        db = f"{tmp}/hub.db"
+        if keep and Path(keep).exists():
+            shutil.copyfile(keep, db)
+            print(f"copied the stored records from {keep} (storing not re-measured)", flush=True)
+        else:
+            _store_to(db, records, seed, secret, workers)
+            if keep:
+                shutil.copyfile(db, keep)
+        url = f"sqlite:///{db}"
+        elapsed, peak, what = _in_child(_resolve_in_child, url)
+        print(f"IdentityIndex.resolve(): {elapsed:.1f} s, {what}; peak RSS of that process {peak:.0f} MB", flush=True)
+        elapsed, peak, _ = _in_child(_load_in_child, url)
+        print(f"IdentityIndex.load() on a fresh process (as at hub start): {elapsed:.1f} s; peak RSS {peak:.0f} MB",
+              flush=True)
 
 
 def build_matrix(persons, slots, secret: bytes, workers: int):  # type: ignore[no-untyped-def]
@@ -254,8 +303,13 @@ def _generate_to(path: str, records: int, seed: int, secret: bytes, workers: int
     mx = build_matrix(persons, slots, secret, workers)
     rng = random.Random(seed + 7)
     sample = [persons[rng.randrange(len(persons))] for _ in range(2000)]
+    # Rows as the hub receives them: department by department (the generator makes them
+    # person by person, an order under which comparison hits the CPU caches far more often).
+    arrival = np.argsort(np.array([DEPARTMENTS.index(s[2]) for s in slots]), kind="stable")
+    mx.permute(arrival)
+    truth = np.array([s[0] for s in slots], np.int64)[arrival]
     with open(path, "wb") as fh:
-        pickle.dump((mx, np.array([s[0] for s in slots], np.int64), sample, len(persons)), fh, protocol=5)
+        pickle.dump((mx, truth, sample, len(persons)), fh, protocol=5)
 
 
 def main() -> None:
@@ -265,9 +319,11 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--queries", type=int, default=1000)
     ap.add_argument("--through-index", action="store_true", help="store and resolve through IdentityIndex (SQLite)")
+    ap.add_argument("--keep-db", metavar="PATH", help="with --through-index: keep the stored SQLite file at PATH, "
+                    "or start from it when it exists (storing is then not re-measured)")
     args = ap.parse_args()
     if args.through_index:
-        through_index(args.records, args.seed, b"bench-identity-scale-secret-0123456789", args.workers)
+        through_index(args.records, args.seed, b"bench-identity-scale-secret-0123456789", args.workers, args.keep_db)
         return
 
     import pickle
@@ -298,6 +354,11 @@ def main() -> None:
           f"(in a child process; this process holds the matrix: {peak_rss_mb():.0f} MB peak RSS)", flush=True)
 
     phases: dict[str, float] = {}
+    t = time.perf_counter()
+    order = mx.locality_order()  # as IdentityIndex._load does
+    mx.permute(order)
+    truth = truth[order]
+    phases["ordering"] = time.perf_counter() - t
     t = time.perf_counter()
     counts = bloom_counts(mx)
     i, j = candidate_pairs(mx)

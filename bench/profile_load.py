@@ -523,13 +523,14 @@ def _residents(hub_url: str, data: Path) -> dict[str, list[tuple[str, str]]]:
         }
     import sqlalchemy as sa
 
-    r, p = store.records.c, store.persons.c
+    r, a, p = store.records.c, store.assignments.c, store.persons.c
     engine = sa.create_engine(hub_url)
     try:
         with engine.connect() as conn:
             rows = conn.execute(
                 sa.select(r.local_record_id, p.person_id, p.jurisdiction)
-                .join_from(store.records, store.persons, p.person_id == r.person_id)
+                .join_from(store.records, store.assignments, a.record_id == r.id)
+                .join(store.persons, p.person_id == a.person_id)
                 .where(
                     (r.department == "public_security")
                     & (r.dataset == "population")

@@ -321,7 +321,7 @@ def candidate_pairs(
             merged = np.concatenate([codes, *fresh])
             fresh.clear()
             codes = np.zeros(0, np.int64)
-            codes = unique(merged, in_place=True)
+            codes = unique(merged, in_place=True, runs=True)  # each part is ascending already
 
     exact = [(mx.tokens[kind], mx.tokens[kind] != 0) for kind in PERSON_TOKENS]
     exact += [filter_key(mx, fields) for fields in FILTER_KEYS]

@@ -100,6 +100,9 @@ class ResolveSummary:
 
 
 _LOAD_CHUNK = 50_000  # rows per step when the records are read into the matrix
+_CONFIDENCE_DECIMALS = 4  # stored confidence precision
+_PAIR_CHUNK = 4_000_000  # candidate pairs per step of the confidence computation
+_DELETE_CHUNK = 500  # record ids per DELETE ... IN (...) statement (under SQLite's 999 parameters)
 
 
 def _now() -> dt.datetime:
@@ -116,9 +119,11 @@ def _new_household_id() -> str:
 
 # Statements a profile request runs, built once: constructing the expression cost more
 # than running it (docs/benchmarks.md, "Profile load").
+_ASSIGNED = store.records.join(store.assignments, store.assignments.c.record_id == store.records.c.id)
 _RECORDS_OF = (
     sa.select(store.records.c.department, store.records.c.dataset, store.records.c.local_record_id)
-    .where((store.records.c.person_id == sa.bindparam("person_id")) & store.records.c.deleted.is_(False))
+    .select_from(_ASSIGNED)
+    .where((store.assignments.c.person_id == sa.bindparam("person_id")) & store.records.c.deleted.is_(False))
     .order_by(store.records.c.department, store.records.c.dataset, store.records.c.local_record_id)
 )
 _PERSON = sa.select(
@@ -128,7 +133,8 @@ _PERSON = sa.select(
     store.persons.c.jurisdiction,
     store.persons.c.groups,
     sa.select(sa.func.count())
-    .where((store.records.c.person_id == store.persons.c.person_id) & store.records.c.deleted.is_(False))
+    .select_from(_ASSIGNED)
+    .where((store.assignments.c.person_id == store.persons.c.person_id) & store.records.c.deleted.is_(False))
     .scalar_subquery()
     .label("record_count"),
 ).where((store.persons.c.person_id == sa.bindparam("person_id")) & store.persons.c.active.is_(True))
@@ -137,6 +143,31 @@ _HOUSEHOLD_MEMBERS = (
     .where((store.persons.c.household_id == sa.bindparam("household_id")) & store.persons.c.active.is_(True))
     .order_by(store.persons.c.person_id)
 )
+
+
+def _confidence(n: int, labels: np.ndarray, res: Resolution) -> np.ndarray:
+    """Each record's best match probability with a record of its own person (0 when alone).
+
+    In chunks of pairs: gathering both labels of 90 million pairs at once took 1.4 GB.
+    """
+    conf = np.zeros(n)
+    for s in range(0, len(res.pair_i), _PAIR_CHUNK):
+        i, j, p = res.pair_i[s : s + _PAIR_CHUNK], res.pair_j[s : s + _PAIR_CHUNK], res.probability[s : s + _PAIR_CHUNK]
+        same = labels[i] == labels[j]
+        np.maximum.at(conf, i[same], p[same])
+        np.maximum.at(conf, j[same], p[same])
+    return conf
+
+
+@dataclass(frozen=True, slots=True)
+class _Stored:
+    """The active records as stored, row-aligned with ``matrix``."""
+
+    ids: list[int]  # identity_records.id, in RecordMatrix.locality_order
+    person_ids: list[str | None]  # the current assignment (None: not resolved yet)
+    confidence: np.ndarray  # the current assignment's confidence, NaN where none
+    extras: list[tuple[str, str]]  # (jurisdiction, groups) as stored
+    matrix: RecordMatrix
 
 
 @dataclass(slots=True)
@@ -318,23 +349,30 @@ class IdentityIndex:
 
     # -- resolution ------------------------------------------------------------------------
 
-    def _load(self, conn: sa.Connection) -> tuple[list[int], list[str | None], list[tuple[str, str]], RecordMatrix]:
-        """Active records as a matrix, with their db ids, current person ids, jurisdiction and groups.
+    def _load(self, conn: sa.Connection) -> _Stored:
+        """Active records as a matrix, with their db ids, current assignments, jurisdiction and groups.
 
         Streamed ``_LOAD_CHUNK`` rows at a time into numpy columns: a million records held
         as Python rows and objects at once took about 3 GB that the process kept after
         they were freed (docs/benchmarks.md, identity scale, stored path).
         """
         scheme = self.expected_scheme()
-        r = store.records.c
-        columns = [r.id, r.person_id, r.department, r.dataset, r.local_record_id, r.sex, r.birth_year]
-        columns += [r.residence_mismatch, r.jurisdiction, r.groups, *(r[f"bloom_{f}"] for f in BLOOM_FIELDS)]
-        first_bloom = 10  # position of the first bloom column in ``columns``
+        r, a = store.records.c, store.assignments.c
+        columns = [r.id, a.person_id, r.department, r.dataset, r.local_record_id, r.sex, r.birth_year]
+        columns += [r.residence_mismatch, r.jurisdiction, r.groups, a.confidence]
+        columns += [r[f"bloom_{f}"] for f in BLOOM_FIELDS]
+        first_bloom = 11  # position of the first bloom column in ``columns``
         ids: list[int] = []
         previous: list[str | None] = []
+        confidence: list[float | None] = []
         extras: list[tuple[str, str]] = []
         parts: list[RecordMatrix] = []
-        query = sa.select(*columns).where(r.deleted.is_(False)).order_by(r.id)
+        query = (
+            sa.select(*columns)
+            .select_from(store.records.outerjoin(store.assignments, a.record_id == r.id))
+            .where(r.deleted.is_(False))
+            .order_by(r.id)
+        )
         # per statement: Connection.execution_options would change every later statement of the transaction
         result = conn.execute(query.execution_options(yield_per=_LOAD_CHUNK))
         for rows in result.partitions():
@@ -358,11 +396,12 @@ class IdentityIndex:
             parts.append(RecordMatrix.from_records(recs, scheme.bloom_bits))
             ids.extend(row[0] for row in rows)
             previous.extend(row[1] for row in rows)
+            confidence.extend(row[10] for row in rows)
             extras.extend((row[8], row[9]) for row in rows)
         mx = RecordMatrix.concat(parts, scheme.bloom_bits // 8)
         del parts
-        # Exact tokens: placed by the record's row (ids ascend); tokens of deleted records are skipped.
-        order = np.asarray(ids, np.int64)
+        # Exact tokens: placed by the record's row (ids ascend here); tokens of deleted records are skipped.
+        by_id = np.asarray(ids, np.int64)
         t = store.tokens.c
         tokens = sa.select(t.record_id, t.kind, t.token).execution_options(yield_per=_LOAD_CHUNK)
         for rows in conn.execute(tokens).partitions():
@@ -373,16 +412,28 @@ class IdentityIndex:
                 values.append(token_int(bytes(token)))
             for kind, (owners, values) in by_kind.items():
                 wanted = np.asarray(owners, np.int64)
-                at = np.minimum(np.searchsorted(order, wanted), max(len(order) - 1, 0))
-                active = (order[at] == wanted) if len(order) else np.zeros(len(wanted), bool)
+                at = np.minimum(np.searchsorted(by_id, wanted), max(len(by_id) - 1, 0))
+                active = (by_id[at] == wanted) if len(by_id) else np.zeros(len(wanted), bool)
                 mx.tokens[kind][at[active]] = np.asarray(values, np.int64)[active]
-        return ids, previous, extras, mx
+        # Resolution runs faster over rows in name order than in arrival order, department by
+        # department (RecordMatrix.locality_order); every column returned follows that order.
+        order = mx.locality_order()
+        mx.permute(order)
+        rows = order.tolist()
+        return _Stored(
+            [ids[k] for k in rows],
+            [previous[k] for k in rows],
+            np.array(confidence, np.float64)[order],
+            [extras[k] for k in rows],
+            mx,
+        )
 
     def resolve(self) -> ResolveSummary:
         """Re-resolve every active record; keeps ids stable and records merges and splits."""
         now = _now()
         with self._engine.begin() as conn:
-            ids, previous, extras, mx = self._load(conn)
+            stored = self._load(conn)
+            ids, previous, mx = stored.ids, stored.person_ids, stored.matrix
             res = run_resolution(mx, threshold=self._threshold)
             labels = res.labels
             uniq, person_index = np.unique(labels, return_inverse=True)
@@ -391,11 +442,7 @@ class IdentityIndex:
                 clusters[p].append(ids[row])
             prev_map = {ids[row]: pid for row, pid in enumerate(previous) if pid}
             person_ids, changes = reconcile(clusters, prev_map, _new_person_id)
-            # confidence: best in-cluster pair probability of each record
-            conf = np.zeros(mx.n)
-            same = labels[res.pair_i] == labels[res.pair_j]
-            np.maximum.at(conf, res.pair_i[same], res.probability[same])
-            np.maximum.at(conf, res.pair_j[same], res.probability[same])
+            conf = _confidence(mx.n, labels, res)
             # households and migrant flags per person
             hh_labels = household_labels(mx, person_index)
             hh_uniq, hh_index = np.unique(hh_labels, return_inverse=True)
@@ -411,7 +458,7 @@ class IdentityIndex:
             )
             hh_ids, hh_changes = reconcile(hh_clusters, old_hh, _new_household_id)
             migrant = migrant_flags(mx, person_index)
-            self._write(conn, now, ids, person_index, person_ids, conf, extras, hh_index, hh_ids, migrant)
+            self._write(conn, now, stored, person_index, person_ids, conf, hh_index, hh_ids, migrant)
             events = self._events(
                 conn, now, changes, hh_changes, res, person_index, ids, prev_map, mx.tokens["id_number"]
             )
@@ -421,8 +468,10 @@ class IdentityIndex:
             conn.execute(sa.insert(store.settings).values(key="model", value=json.dumps(res.model.to_json())))
             generation = secrets.token_hex(8)  # other processes reload their lookup state on a change
             self._put_setting(conn, "generation", generation)
+        model, candidates = res.model, res.candidates
+        del res  # the candidate pairs (2.2 GB at a million records) before the matcher is built
         fresh = _Loaded(
-            person_ids, Matcher(mx, person_index, res.model, self._threshold), self.expected_scheme(), generation
+            person_ids, Matcher(mx, person_index, model, self._threshold), self.expected_scheme(), generation
         )
         with self._load_lock:  # after any reload that started before this resolution committed
             self._loaded = fresh
@@ -430,7 +479,7 @@ class IdentityIndex:
             records=mx.n,
             persons=len(person_ids),
             households=len(hh_ids),
-            candidates=res.candidates,
+            candidates=candidates,
             merges=sum(c.kind == "merge" for c in changes),
             splits=sum(c.kind == "split" for c in changes),
             events=events,
@@ -440,27 +489,16 @@ class IdentityIndex:
         self,
         conn: sa.Connection,
         now: dt.datetime,
-        ids: list[int],
+        stored: _Stored,
         person_index: np.ndarray,
         person_ids: list[str],
         conf: np.ndarray,
-        extras: list[tuple[str, str]],
         hh_index: np.ndarray,
         hh_ids: list[str],
         migrant: np.ndarray,
     ) -> None:
-        r = store.records.c
-        conn.execute(sa.update(store.records).where(r.deleted.is_(True)).values(person_id=None, confidence=None))
-        if ids:
-            conn.execute(
-                sa.update(store.records).where(r.id == sa.bindparam("rid")).values(
-                    person_id=sa.bindparam("pid"), confidence=sa.bindparam("conf")
-                ),
-                [
-                    {"rid": rid, "pid": person_ids[p], "conf": float(c) if c > 0 else None}
-                    for rid, p, c in zip(ids, person_index.tolist(), conf.tolist(), strict=True)
-                ],
-            )
+        self._write_assignments(conn, stored, person_index, person_ids, conf)
+        extras = stored.extras
         juris: dict[int, Counter[str]] = defaultdict(Counter)
         groups: dict[int, set[int]] = defaultdict(set)
         for (j, g), p in zip(extras, person_index.tolist(), strict=True):
@@ -505,6 +543,45 @@ class IdentityIndex:
             store.households,
             [{"household_id": hid, "active": True, "created_at": now} for hid in sorted(wanted - existing_hh)],
         )
+
+    @staticmethod
+    def _write_assignments(
+        conn: sa.Connection, stored: _Stored, person_index: np.ndarray, person_ids: list[str], conf: np.ndarray
+    ) -> None:
+        """Store the assignments that changed; deleted records lose theirs.
+
+        A re-resolution over mostly unchanged data writes a few rows, not one per record.
+        """
+        a, r = store.assignments.c, store.records.c
+        conn.execute(
+            sa.delete(store.assignments).where(
+                a.record_id.in_(sa.select(r.id).where(r.deleted.is_(True)).scalar_subquery())
+            )
+        )
+        # Rounded: a refit that moves a record's confidence in the fifth decimal is not a change
+        # worth rewriting its row for.
+        new_conf = np.where(conf > 0, np.round(conf, _CONFIDENCE_DECIMALS), np.nan)
+        new_pids = np.asarray(person_ids, dtype=object)[person_index] if len(person_ids) else np.empty(0, object)
+        changed = (new_pids != np.asarray(stored.person_ids, dtype=object)) | ~np.isclose(
+            new_conf, stored.confidence, rtol=0.0, atol=1e-12, equal_nan=True
+        )
+        ids = stored.ids
+        rows = sorted(np.flatnonzero(changed).tolist(), key=ids.__getitem__)  # in table order
+        if not rows:
+            return
+        known = [ids[k] for k in rows if stored.person_ids[k] is not None]
+        for s in range(0, len(known), _DELETE_CHUNK):
+            conn.execute(sa.delete(store.assignments).where(a.record_id.in_(known[s : s + _DELETE_CHUNK])))
+        for s in range(0, len(rows), _LOAD_CHUNK):  # bounded memory: a million rows as dicts is ~0.5 GB
+            chunk = rows[s : s + _LOAD_CHUNK]
+            insert_rows(
+                conn,
+                store.assignments,
+                [
+                    {"record_id": ids[k], "person_id": new_pids[k], "confidence": None if np.isnan(c) else float(c)}
+                    for k, c in zip(chunk, new_conf[chunk].tolist(), strict=True)
+                ],
+            )
 
     def _events(
         self,
@@ -625,7 +702,8 @@ class IdentityIndex:
 
     def _read_loaded(self) -> _Loaded:
         with self._engine.connect() as conn:
-            _ids, previous, _extras, mx = self._load(conn)
+            records = self._load(conn)
+            previous, mx = records.person_ids, records.matrix
             stored = self._setting(conn, "model")
             scheme_json = self._setting(conn, "scheme")
             generation = self._setting(conn, "generation") or ""
@@ -653,9 +731,9 @@ class IdentityIndex:
         r = store.records.c
         with self._engine.connect() as conn:
             return conn.execute(
-                sa.select(r.person_id).where(
-                    (r.department == department) & (r.dataset == dataset) & (r.local_record_id == local_record_id)
-                )
+                sa.select(store.assignments.c.person_id)
+                .select_from(_ASSIGNED)
+                .where((r.department == department) & (r.dataset == dataset) & (r.local_record_id == local_record_id))
             ).scalar()
 
     def records_of(self, person_id: str) -> list[RecordRef]:

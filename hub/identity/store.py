@@ -1,7 +1,7 @@
 """The identity index's tables (SQLAlchemy Core), all prefixed ``identity_``.
 
 Only encodings, pointers and derived flags are stored: HMAC tokens, Bloom
-filters, (department, dataset, local record id), person and household ids,
+filters, (department, dataset, local record id), person assignments, person and household ids,
 merge/split history. The schema is created and upgraded by the Alembic
 migrations in ``hub/identity/migrations`` (version table
 ``alembic_version_identity``); this module mirrors it for queries.
@@ -59,10 +59,19 @@ records = sa.Table(
     sa.Column("jurisdiction", sa.String(256), nullable=False, default=""),
     sa.Column("groups", sa.String(128), nullable=False, default=""),
     sa.Column("deleted", sa.Boolean, nullable=False, default=False),
-    sa.Column("person_id", sa.String(32), nullable=True, index=True),
-    sa.Column("confidence", sa.Float, nullable=True),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
     sa.UniqueConstraint("department", "dataset", "local_record_id", name="uq_identity_records_key"),
+)
+
+# identity_0003: a record's person, apart from its wide row of filters, so that a resolution
+# writes only the assignments that changed (a deleted record has none once resolved).
+assignments = sa.Table(
+    "identity_assignments",
+    metadata,
+    sa.Column("record_id", sa.Integer, sa.ForeignKey("identity_records.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("person_id", sa.String(32), nullable=False),
+    sa.Column("confidence", sa.Float, nullable=True),
+    sa.Index("ix_identity_assignments_person_id", "person_id"),
 )
 
 tokens = sa.Table(

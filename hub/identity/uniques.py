@@ -32,10 +32,16 @@ def unique_counts(values: np.ndarray, *, in_place: bool = False) -> tuple[np.nda
     return s[starts], counts
 
 
-def unique(values: np.ndarray, *, in_place: bool = False) -> np.ndarray:
-    """Distinct values, ascending; ``in_place`` sorts ``values`` itself."""
+def unique(values: np.ndarray, *, in_place: bool = False, runs: bool = False) -> np.ndarray:
+    """Distinct values, ascending; ``in_place`` sorts ``values`` itself.
+
+    ``runs``: ``values`` is a concatenation of a few ascending runs (sets being merged).
+    numpy's stable sort of 64-bit integers is Timsort, which finds the runs and merges
+    them in O(n log k): 0.17 s against 1.55 s for the default sort on 21 million codes
+    in 21 runs.
+    """
     if len(values) == 0:
         return values[:0]
     s = values if in_place else values.copy()
-    s.sort()
+    s.sort(kind="stable" if runs else None)
     return s[_first_flags(s)]

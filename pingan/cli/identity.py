@@ -196,9 +196,12 @@ def _assignments(index: IdentityIndex) -> list[tuple[str, str, str]]:
 
     from hub.identity import store
 
-    r = store.records.c
+    r, a = store.records.c, store.assignments.c
+    query = sa.select(r.department, r.local_record_id, a.person_id).join_from(
+        store.records, store.assignments, a.record_id == r.id
+    )
     with index.engine.connect() as conn:
-        return [tuple(row) for row in conn.execute(sa.select(r.department, r.local_record_id, r.person_id))]
+        return [tuple(row) for row in conn.execute(query)]
 
 
 def _households(index: IdentityIndex) -> dict[str, str]:

@@ -77,6 +77,18 @@ def test_unique_in_place_equals_numpy_unique(values: list[int]) -> None:
     assert np.array_equal(got, expected) and np.array_equal(got_counts, counts)
 
 
+@given(st.lists(st.lists(st.integers(0, 2**40), max_size=40), max_size=8))
+@settings(max_examples=60, deadline=None)
+def test_unique_of_merged_runs_equals_numpy_unique(runs: list[list[int]]) -> None:
+    """The blocking merge path: sorted sets concatenated, then ``unique(..., runs=True)``."""
+    from hub.identity.uniques import unique
+
+    merged = np.concatenate([np.zeros(0, np.int64)] + [np.sort(np.array(r, np.int64)) for r in runs])
+    assert np.array_equal(unique(merged.copy(), in_place=True, runs=True), np.unique(merged))
+    shuffled = merged[::-1].copy()  # not runs: still correct, only slower
+    assert np.array_equal(unique(shuffled, runs=True), np.unique(merged))
+
+
 def test_filter_keys_block_a_changed_surname_and_the_matcher_uses_them_too() -> None:
     """Same given name and birth date, other surname, nothing else (FEBRL4 rec-3996): an exact filter key."""
     from adapters.linkage.encoder import LinkageEncoder
