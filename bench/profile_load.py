@@ -118,6 +118,7 @@ def _adapter_process(
     from pingan.cli.sandbox import EXAMPLES, adapter_config
 
     servers = []
+    pauses = GcPauses().__enter__()
     try:
         for example in sorted(EXAMPLES.glob("*.toml")):
             name = example.stem
@@ -136,8 +137,14 @@ def _adapter_process(
             )
             server.start(credentials)
             servers.append(server)
+        from pingan import heap
+
+        heap.settle()  # as `pingan adapter serve` does once it has started
         conn.send("ready")
-        conn.recv()  # "stop"
+        while (message := conn.recv()) != "stop":
+            if message == "gc":  # the collector's pauses since the last ask, for the parent's report
+                conn.send(pauses.pauses)
+                pauses.pauses = {0: [], 1: [], 2: []}
     except Exception as exc:  # noqa: BLE001 - report to the parent, which fails the run
         conn.send(f"error: {type(exc).__name__}: {exc}")
     finally:
@@ -408,6 +415,15 @@ class Adapters:
     def pids(self) -> list[int]:
         return [proc.pid for proc, _ in self._running]
 
+    def gc_pauses(self) -> GcPauses:
+        """The collector's pauses in every adapter process since the last call, pooled."""
+        pooled = GcPauses()
+        for _proc, parent in self._running:
+            parent.send("gc")
+            for generation, pauses in parent.recv().items():
+                pooled.pauses[generation].extend(pauses)
+        return pooled
+
     def stop(self) -> None:
         for proc, parent in self._running:
             if proc.is_alive():
@@ -609,6 +625,7 @@ class ModeResult:
     adapters_cpu_ms: float  # the same for the adapters' process
     callers_cpu_ms: float  # the same for the callers' process (all three share the machine's cores)
     gc: str  # garbage-collector pauses in the hub process during warm-up and measurement
+    adapters_gc: str  # the same, pooled over the adapter processes
     loop_lag: str  # how late the in-process hub's event loop ran a 10 ms timer (LoopLag)
 
 
@@ -833,6 +850,7 @@ def run_mode(
         proc.start()
         if stages is not None:  # the callers' process takes about a second to start, then warms up
             threading.Timer(args.warmup + 1.0, stages.reset).start()
+        adapters.gc_pauses()  # from here on
         spy = _start_py_spy(args, mode)
         adapter_spy = _start_py_spy(args, mode, adapters.pids[0], "-adapters") if args.py_spy_adapters else None
         budget = args.warmup + args.seconds + 120
@@ -842,6 +860,7 @@ def run_mode(
             got = parent.recv() if parent.poll(budget) else "error: clients did not report in time"
         loop.call(lag.stop)
         cpu_after = (sum(_cpu_seconds(p) for p in hub_pids), sum(_cpu_seconds(p) for p in adapters.pids))
+        adapters_gc = adapters.gc_pauses()
         proc.join(30)
         if proc.is_alive():
             proc.terminate()
@@ -909,6 +928,7 @@ def run_mode(
         adapters_cpu_ms=(cpu_after[1] - cpu_before[1]) * 1000 / answered,
         callers_cpu_ms=callers_cpu * 1000 / answered,
         gc=gc_pauses.summary(),
+        adapters_gc=adapters_gc.summary(),
         loop_lag=lag.summary(),
     )
     return result, by_grid
@@ -1149,6 +1169,7 @@ def main() -> int:
             f"{r.mode}: hub-side timings (audit latency_us + adapter calls) matched for {r.overhead_n} of {r.ok} OK requests"
         )
         print(f"{r.mode}: garbage-collector pauses in the hub process (warm-up + measured): {r.gc}")
+        print(f"{r.mode}: garbage-collector pauses in the adapter processes, pooled (warm-up + measured): {r.adapters_gc}")
         print(f"{r.mode}: event-loop lag of the in-process hub (warm-up + measured): {r.loop_lag}")
         for detail in r.details:
             print(f"{r.mode} error example: {detail}")

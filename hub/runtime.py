@@ -28,7 +28,6 @@ from audit.entry import IdentityMergeEntry, IdentitySplitEntry, PolicyChangeEntr
 from audit.sealed import Keyring
 from audit.service import add_to_server as add_audit_service
 from audit.store import AuditLog, CheckpointPolicy, EntryFilter
-from hub import heap
 from hub.alerts.feed import AlertFeed
 from hub.auth.caller import Caller
 from hub.auth.gate import CallerGate
@@ -55,6 +54,7 @@ from hub.profile.assembly import ProfileAssembler
 from hub.profile.recorder import AuditRecorder
 from hub.profile.resolve import PersonResolver
 from hub.profile.service import ProfileServicer
+from pingan import heap
 from pingan.serving import add_standard_services, mark_serving, permission_denied
 from pingan.v1 import adapter_pb2_grpc, audit_pb2, policy_pb2, profile_pb2, profile_pb2_grpc
 

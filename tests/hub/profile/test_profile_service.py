@@ -277,7 +277,7 @@ def test_stats_sharing_command_reads_the_audit_log(deployment) -> None:  # type:
 
 
 def test_the_running_hub_keeps_its_long_lived_heap_out_of_full_collections(deployment) -> None:  # type: ignore[no-untyped-def]
-    """hub/heap.py: start() and link() freeze what survived, so a full collection walks only
+    """pingan/heap.py: start() and link() freeze what survived, so a full collection walks only
     what requests allocate (its pauses set the profile p99 before; docs/benchmarks.md)."""
     import gc
 
