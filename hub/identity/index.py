@@ -36,7 +36,7 @@ from hub.identity.fellegi_sunter import FellegiSunterModel
 from hub.identity.households import household_labels, migrant_flags
 from hub.identity.matcher import Matcher
 from hub.identity.reconcile import Change, reconcile
-from hub.identity.records import BLOOM_FIELDS, EncodedRecord, RecordMatrix, token_int
+from hub.identity.records import BLOOM_FIELDS, EncodedRecord, RecordMatrix, token_ints
 from hub.identity.resolution import Resolution
 from hub.identity.resolution import resolve as run_resolution
 from hub.identity.scheme import ExpectedScheme, validate_batch, validate_encoding
@@ -376,28 +376,21 @@ class IdentityIndex:
         # per statement: Connection.execution_options would change every later statement of the transaction
         result = conn.execute(query.execution_options(yield_per=_LOAD_CHUNK))
         for rows in result.partitions():
-            recs = [
-                EncodedRecord(
-                    department=row[2],
-                    dataset=row[3],
-                    local_record_id=row[4],
-                    blooms=tuple(
-                        (f, bytes(row[first_bloom + k]))
-                        for k, f in enumerate(BLOOM_FIELDS)
-                        if row[first_bloom + k] is not None
-                    ),
-                    sex=row[5],
-                    birth_year=row[6],
-                    residence_mismatch=row[7],
-                    jurisdiction=row[8],
+            columns_of = list(zip(*rows, strict=True))  # one tuple per column: no object per record
+            parts.append(
+                RecordMatrix.from_columns(
+                    scheme.bloom_bits,
+                    {f: columns_of[first_bloom + k] for k, f in enumerate(BLOOM_FIELDS)},
+                    sex=columns_of[5],
+                    birth_year=columns_of[6],
+                    residence_mismatch=columns_of[7],
+                    jurisdiction=columns_of[8],
                 )
-                for row in rows
-            ]
-            parts.append(RecordMatrix.from_records(recs, scheme.bloom_bits))
-            ids.extend(row[0] for row in rows)
-            previous.extend(row[1] for row in rows)
-            confidence.extend(row[10] for row in rows)
-            extras.extend((row[8], row[9]) for row in rows)
+            )
+            ids.extend(columns_of[0])
+            previous.extend(columns_of[1])
+            confidence.extend(columns_of[10])
+            extras.extend(zip(columns_of[8], columns_of[9], strict=True))
         mx = RecordMatrix.concat(parts, scheme.bloom_bits // 8)
         del parts
         # Exact tokens: placed by the record's row (ids ascend here); tokens of deleted records are skipped.
@@ -405,16 +398,15 @@ class IdentityIndex:
         t = store.tokens.c
         tokens = sa.select(t.record_id, t.kind, t.token).execution_options(yield_per=_LOAD_CHUNK)
         for rows in conn.execute(tokens).partitions():
-            by_kind: dict[str, tuple[list[int], list[int]]] = defaultdict(lambda: ([], []))
-            for record_id, kind, token in rows:
-                owners, values = by_kind[kind]
-                owners.append(record_id)
-                values.append(token_int(bytes(token)))
-            for kind, (owners, values) in by_kind.items():
-                wanted = np.asarray(owners, np.int64)
-                at = np.minimum(np.searchsorted(by_id, wanted), max(len(by_id) - 1, 0))
-                active = (by_id[at] == wanted) if len(by_id) else np.zeros(len(wanted), bool)
-                mx.tokens[kind][at[active]] = np.asarray(values, np.int64)[active]
+            owners_of, kinds_of, tokens_of = zip(*rows, strict=True)
+            owners = np.fromiter(owners_of, np.int64, count=len(rows))
+            kinds = np.array(kinds_of)
+            values = token_ints(tokens_of)
+            at = np.minimum(np.searchsorted(by_id, owners), max(len(by_id) - 1, 0))
+            active = (by_id[at] == owners) if len(by_id) else np.zeros(len(owners), bool)
+            for kind in set(kinds_of):
+                mine = active & (kinds == kind)
+                mx.tokens[kind][at[mine]] = values[mine]
         # Resolution runs faster over rows in name order than in arrival order, department by
         # department (RecordMatrix.locality_order); every column returned follows that order.
         order = mx.locality_order()
@@ -799,5 +791,4 @@ __all__ = [
     "PersonMatch",
     "RecordRef",
     "ResolveSummary",
-    "token_int",
 ]

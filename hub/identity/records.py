@@ -9,7 +9,7 @@ blocking and scoring run vectorised over pairs rather than in Python loops.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -68,6 +68,9 @@ class EncodedRecord:
         )
 
 
+_SEX = {"M": 1, "F": 2}  # RecordMatrix.sex codes; anything else is 0 (unknown)
+
+
 def place_int(path: str) -> int:
     """A jurisdiction path as a non-zero 64-bit integer (0 = unknown); the path itself is not identifying."""
     if not path:
@@ -79,6 +82,15 @@ def token_int(token: bytes) -> int:
     """A token as a non-zero signed 64-bit integer (first 8 bytes; 0 is reserved for "missing")."""
     value = int.from_bytes(token[:8], "big", signed=True)
     return value or 1
+
+
+def token_ints(tokens: Sequence[bytes]) -> np.ndarray:
+    """:func:`token_int` of many tokens at once (each at least 8 bytes, as validated)."""
+    values = np.frombuffer(b"".join(t[:8] for t in tokens), ">i8").astype(np.int64)
+    if len(values) != len(tokens):
+        raise ValueError("a token is shorter than 8 bytes")
+    values[values == 0] = 1
+    return values
 
 
 @dataclass(slots=True)
@@ -147,50 +159,60 @@ class RecordMatrix:
 
     @classmethod
     def from_records(cls, records: Sequence[EncodedRecord], bloom_bits: int) -> RecordMatrix:
-        n, width = len(records), bloom_bits // 8
-        mx = cls(bloom_bytes=width)
-        for f in BLOOM_FIELDS:
-            mx.blooms[f] = np.zeros((n, width), np.uint8)
-            mx.present[f] = np.zeros(n, bool)
-        for k in TOKEN_KINDS:
-            mx.tokens[k] = np.zeros(n, np.int64)
-        mx.sex = np.zeros(n, np.int8)
-        mx.birth_year = np.zeros(n, np.int16)
-        mx.residence_mismatch = np.zeros(n, bool)
-        mx.jurisdiction = np.zeros(n, np.int64)
-        # Gathered per column, then written with one numpy assignment per column: a write per
-        # record and field cost seconds per 100,000 records (IdentityIndex.load at hub start).
-        bloom_rows: dict[str, list[int]] = {f: [] for f in BLOOM_FIELDS}
-        bloom_bytes: dict[str, list[bytes]] = {f: [] for f in BLOOM_FIELDS}
+        blooms = [dict(rec.blooms) for rec in records]
+        mx = cls.from_columns(
+            bloom_bits,
+            {f: [b.get(f) for b in blooms] for f in BLOOM_FIELDS},
+            [rec.sex for rec in records],
+            [rec.birth_year for rec in records],
+            [rec.residence_mismatch for rec in records],
+            [rec.jurisdiction for rec in records],
+        )
         token_rows: dict[str, list[int]] = {k: [] for k in TOKEN_KINDS}
         token_values: dict[str, list[int]] = {k: [] for k in TOKEN_KINDS}
-        places: dict[str, int] = {}
-        sex, years, mismatch, jurisdiction = [], [], [], []
         for r, rec in enumerate(records):
-            for f, bits in rec.blooms:
-                bloom_rows[f].append(r)
-                bloom_bytes[f].append(bits)
             for k, tok in rec.tokens:
                 token_rows[k].append(r)
                 token_values[k].append(token_int(tok))
-            sex.append(1 if rec.sex == "M" else 2 if rec.sex == "F" else 0)
-            years.append(rec.birth_year)
-            mismatch.append(rec.residence_mismatch)
-            place = places.get(rec.jurisdiction)
-            if place is None:
-                place = places[rec.jurisdiction] = place_int(rec.jurisdiction)
-            jurisdiction.append(place)
-        for f in BLOOM_FIELDS:
-            if bloom_rows[f]:
-                rows = np.array(bloom_rows[f], np.int64)
-                mx.blooms[f][rows] = np.frombuffer(b"".join(bloom_bytes[f]), np.uint8).reshape(len(rows), width)
-                mx.present[f][rows] = True
         for k in TOKEN_KINDS:
             if token_rows[k]:
                 mx.tokens[k][np.array(token_rows[k], np.int64)] = np.array(token_values[k], np.int64)
-        if n:
-            mx.sex[:] = sex
-            mx.birth_year[:] = years
-            mx.residence_mismatch[:] = mismatch
-            mx.jurisdiction[:] = np.array(jurisdiction, np.int64)
+        return mx
+
+    @classmethod
+    def from_columns(
+        cls,
+        bloom_bits: int,
+        blooms: Mapping[str, Sequence[bytes | None]],
+        sex: Sequence[str],
+        birth_year: Sequence[int],
+        residence_mismatch: Sequence[bool],
+        jurisdiction: Sequence[str],
+    ) -> RecordMatrix:
+        """A matrix from columns as stored (a filter is ``None`` where missing); no tokens yet.
+
+        Filled with one numpy assignment per column: a write per record and field cost
+        seconds per 100,000 records, and building a record object per row first was most
+        of reading a million stored records (IdentityIndex.load at hub start).
+        """
+        n, width = len(sex), bloom_bits // 8
+        mx = cls(bloom_bytes=width)
+        for f in BLOOM_FIELDS:
+            column = blooms.get(f, [None] * n)
+            present = np.fromiter((b is not None for b in column), bool, count=n)
+            mx.present[f] = present
+            mx.blooms[f] = np.zeros((n, width), np.uint8)
+            if present.any():
+                packed = b"".join(b for b in column if b is not None)
+                mx.blooms[f][present] = np.frombuffer(packed, np.uint8).reshape(-1, width)
+        for k in TOKEN_KINDS:
+            mx.tokens[k] = np.zeros(n, np.int64)
+        mx.sex = np.fromiter((_SEX.get(x, 0) for x in sex), np.int8, count=n)
+        mx.birth_year = np.fromiter(birth_year, np.int16, count=n)
+        mx.residence_mismatch = np.fromiter(residence_mismatch, bool, count=n)
+        places: dict[str, int] = {}
+        for path in jurisdiction:
+            if path not in places:
+                places[path] = place_int(path)
+        mx.jurisdiction = np.fromiter((places[p] for p in jurisdiction), np.int64, count=n)
         return mx

@@ -181,3 +181,13 @@ def test_minhash_equals_its_definition(n_fields: int, union: bool, density: floa
         assert has[row] == (len(cols) > 0)
         if len(cols):
             assert sig[row].tolist() == ranks[:, cols].min(axis=1).tolist()
+
+
+@given(st.lists(st.binary(min_size=32, max_size=32), max_size=30))
+@settings(max_examples=60, deadline=None)
+def test_token_ints_equal_token_int_one_by_one(tokens: list[bytes]) -> None:
+    """The stored path reads tokens in bulk; each value must be the one a lookup computes."""
+    from hub.identity.records import token_int, token_ints
+
+    tokens = tokens + [bytes(32), bytes(8) + b"\xff" * 24]  # an all-zero prefix maps to 1, not 0 ("missing")
+    assert token_ints(tokens).tolist() == [token_int(t) for t in tokens]
