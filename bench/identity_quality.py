@@ -171,10 +171,14 @@ def ours(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, float]:
         # The grid path travels in LinkageRecord.jurisdiction, as adapters send it.
         recs.append(dataclasses.replace(rec, jurisdiction=str(row.get("jurisdiction") or "")))
     mx = RecordMatrix.from_records(recs, enc.scheme().bloom_bits)
+    order = mx.locality_order()  # the row order IdentityIndex resolves its stored records in
+    mx.permute(order)
     res = resolve(mx)
     _, person_index = np.unique(res.labels, return_inverse=True)
     hh = household_labels(mx, person_index)[person_index]
-    return res.labels, hh, time.perf_counter() - start
+    labels, households = np.empty_like(res.labels), np.empty_like(hh)
+    labels[order], households[order] = res.labels, hh  # back to the input's rows
+    return labels, households, time.perf_counter() - start
 
 
 # -- Splink -----------------------------------------------------------------------------------
