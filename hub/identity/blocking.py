@@ -54,10 +54,10 @@ VIEWS: tuple[LshView, ...] = (
     LshView("name_year", ("name",), bands=6, rows=2, with_birth_year=True),
     LshView("name", ("name",), bands=4, rows=3, with_sex=True),
     LshView("id_number", ("id_number",), bands=4, rows=3),
-    # 8 and 6 bands, not 4: with 4, a pair whose names both changed and that is similar only in
-    # the other id and address (FEBRL4 rec-3317) or the birth date and address (rec-513) was
-    # missed under about one linkage secret in eight; now under none of 24 (docs/benchmarks.md).
-    # The birth_address bands cost candidate pairs (+8 % at 200,000 records with 6, +16 % with 8).
+    # 8 and 6 bands, not 4: FEBRL4 lost a true pair (a hard one: both names changed, similar
+    # only in other id or birth date and address) under 6 of 48 linkage secrets with 4 bands,
+    # under 4 of 48 with these (docs/benchmarks.md). The birth_address bands cost candidate
+    # pairs: +8 % at 200,000 records with 6, +16 % with 8.
     LshView("other_id", ("other_id",), bands=8, rows=2),
     LshView("birth_address", ("birth_date", "residence_address"), bands=6, rows=4),
     LshView("name_address", ("name", "residence_address"), bands=4, rows=3),
