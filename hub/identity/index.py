@@ -461,7 +461,7 @@ class IdentityIndex:
             generation = secrets.token_hex(8)  # other processes reload their lookup state on a change
             self._put_setting(conn, "generation", generation)
         model, candidates = res.model, res.candidates
-        del res  # the candidate pairs (2.2 GB at a million records) before the matcher is built
+        del res  # the candidate pairs (about 1.5 GB at a million records) before the matcher is built
         fresh = _Loaded(
             person_ids, Matcher(mx, person_index, model, self._threshold), self.expected_scheme(), generation
         )
