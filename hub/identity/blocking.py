@@ -56,7 +56,8 @@ VIEWS: tuple[LshView, ...] = (
     LshView("id_number", ("id_number",), bands=4, rows=3),
     # 8 and 6 bands, not 4: FEBRL4 lost a true pair (a hard one: both names changed, similar
     # only in other id or birth date and address) under 6 of 48 linkage secrets with 4 bands,
-    # under 4 of 48 with these (docs/benchmarks.md). The birth_address bands cost candidate
+    # under 4 of 48 with these; with a seed per view (view_seed) under none with these bands
+    # and still under 2 with 4 (docs/benchmarks.md). The birth_address bands cost candidate
     # pairs: +8 % at 200,000 records with 6, +16 % with 8.
     LshView("other_id", ("other_id",), bands=8, rows=2),
     LshView("birth_address", ("birth_date", "residence_address"), bands=6, rows=4),
@@ -161,9 +162,21 @@ def filter_key(mx: RecordMatrix, fields: tuple[str, ...]) -> tuple[np.ndarray, n
     return h.view(np.int64), valid
 
 
+def view_seed(view: LshView, seed: int = 7) -> int:
+    """The seed of ``view``'s MinHash permutations: each view draws its own.
+
+    With one seed for all, views over filters of the same width drew the same permutations;
+    the three views over the name filter (``name_year``, ``name``, ``name_grid``) only
+    grouped the same MinHash values differently into bands, so a pair that missed in one
+    tended to miss in all. FEBRL4 under 48 linkage secrets lost a true pair to blocking under
+    3 of them with one seed, under none with a seed per view (docs/benchmarks.md).
+    """
+    return seed ^ _seed(f"minhash/{view.name}")
+
+
 def band_keys(mx: RecordMatrix, view: LshView, seed: int = 7) -> list[tuple[np.ndarray, np.ndarray]]:
     """One (keys, valid) pair per band of ``view``."""
-    sig, has = minhash(mx, view.fields, view.bands * view.rows, seed, view.union)
+    sig, has = minhash(mx, view.fields, view.bands * view.rows, view_seed(view, seed), view.union)
     if view.exact:
         exact_key, exact_valid = filter_key(mx, view.exact)
         has = has & exact_valid
@@ -251,7 +264,7 @@ def record_keys(mx: RecordMatrix, row: int = 0, seed: int = 7) -> list[int | Non
             out.extend([None] * view.bands)
             continue
         count = view.bands * view.rows
-        ranks = _permutation_ranks(bits_per_field * (1 if union else len(view.fields)), count, seed)
+        ranks = _permutation_ranks(bits_per_field * (1 if union else len(view.fields)), count, view_seed(view, seed))
         sig = ranks[:, cols].min(axis=1).tolist()
         for band in range(view.bands):
             h = _seed(f"{view.name}/{band}")

@@ -7,6 +7,7 @@ import dataclasses
 from itertools import combinations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from identity_population import Person, SourceRecord
@@ -89,18 +90,19 @@ def test_unique_of_merged_runs_equals_numpy_unique(runs: list[list[int]]) -> Non
     assert np.array_equal(unique(shuffled, runs=True), np.unique(merged))
 
 
-def test_filter_keys_block_a_changed_surname_and_the_matcher_uses_them_too() -> None:
+def test_filter_keys_block_a_changed_surname_and_the_matcher_uses_them_too(monkeypatch: pytest.MonkeyPatch) -> None:
     """Same given name and birth date, other surname, nothing else (FEBRL4 rec-3996): an exact filter key."""
     from adapters.linkage.encoder import LinkageEncoder
     from adapters.linkage.fields import IdentityFields
+    from hub.identity import blocking
     from hub.identity.blocking import FILTER_KEYS, candidate_pairs, filter_key
     from hub.identity.comparison import FEATURES
     from hub.identity.fellegi_sunter import estimate_u, fit
     from hub.identity.matcher import Matcher
     from hub.identity.records import EncodedRecord, RecordMatrix
 
-    encoder = LinkageEncoder(b"filter-key-test-secret-0123456789abcdef")
-    # With this secret no LSH band of the pair collides (checked with FILTER_KEYS emptied).
+    encoder = LinkageEncoder(b"filter-key-test-secret-03-0123456789abcdef")
+    # With this secret no LSH band of the pair collides (asserted below with FILTER_KEYS emptied).
     people = [
         IdentityFields(name="georgia maynard", birth_date="1970-03-24",
                        residence_address="10 temperley street tieve tara toowong 3175"),
@@ -114,6 +116,10 @@ def test_filter_keys_block_a_changed_surname_and_the_matcher_uses_them_too() -> 
     keys, valid = filter_key(mx, ("given_name", "birth_date"))
     assert valid.all() and keys[0] == keys[1] != keys[2]
     assert ("given_name", "birth_date") in FILTER_KEYS
+    with monkeypatch.context() as m:
+        m.setattr(blocking, "FILTER_KEYS", ())
+        i, j = candidate_pairs(mx)
+        assert (0, 1) not in set(zip(i.tolist(), j.tolist(), strict=True))  # the premise
     i, j = candidate_pairs(mx)
     assert (0, 1) in set(zip(i.tolist(), j.tolist(), strict=True))
     index = RecordMatrix.from_records([EncodedRecord.from_encoding(encoder.encode(people[0]))], 512)
@@ -191,3 +197,17 @@ def test_token_ints_equal_token_int_one_by_one(tokens: list[bytes]) -> None:
 
     tokens = tokens + [bytes(32), bytes(8) + b"\xff" * 24]  # an all-zero prefix maps to 1, not 0 ("missing")
     assert token_ints(tokens).tolist() == [token_int(t) for t in tokens]
+
+
+def test_views_over_one_filter_draw_independent_permutations() -> None:
+    """Each LSH view has its own MinHash permutations (``view_seed``): the three views over the
+    name filter used to share theirs, so their bands missed the same pairs together."""
+    from hub.identity.blocking import VIEWS, _permutation_ranks, view_seed
+
+    seeds = [view_seed(v) for v in VIEWS]
+    assert len(set(seeds)) == len(VIEWS)
+    name_views = [v for v in VIEWS if v.fields == ("name",)]
+    assert len(name_views) >= 2
+    first = [_permutation_ranks(512, 4, view_seed(v))[0] for v in name_views]
+    for a, b in combinations(first, 2):
+        assert not np.array_equal(a, b)
