@@ -43,7 +43,16 @@ from audit.sealed import Sealed
 # Defence in depth for REQUIREMENTS.md 7: digit runs shaped like a GB 11643 ID number (18 or
 # legacy 15 digits) or a mainland mobile number, standing alone, in an entry's plain text.
 _RAW_IDENTIFIER = re.compile(rb"(?<![0-9A-Za-z])(?:\d{17}[0-9Xx]|\d{15}|1[3-9]\d{9})(?![0-9A-Za-z])")
-_ELEVEN_DIGITS = re.compile(rb"\d{11}")
+# _RAW_IDENTIFIER matches exactly the whole ASCII-alphanumeric words of these shapes (its
+# look-arounds are word boundaries), and each shape holds a run of 11 digits. Bytes are mapped
+# to classes (digit "0", other ASCII letter "a", anything else " ") with one C-speed translate,
+# so the runs and the words around them are found with bytes.find instead of a regex scan.
+_IDENTIFIER_WORD = re.compile(rb"\d{17}[0-9Xx]|\d{15}|1[3-9]\d{9}")
+_CLASSES = bytes(
+    ord("0") if chr(b).isdigit() and b < 128 else ord("a") if chr(b).isalpha() and b < 128 else ord(" ")
+    for b in range(256)
+)
+_RUN = b"0" * 11
 _RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$")
 
 
@@ -393,13 +402,26 @@ def refuse_raw_identifiers(data: bytes, kind: str) -> None:
     The message names the entry kind only, never the value: the hub must pass
     person ids, keyed hashes or sealed text instead.
     """
-    # Every shape the pattern matches has at least 11 digits in a row: a run that short
-    # is rare in entries, and looking for it first costs a tenth of the full pattern.
-    if _ELEVEN_DIGITS.search(data) and _RAW_IDENTIFIER.search(data):
+    if _holds_raw_identifier(data):
         raise EntryError(
             f"{kind} entry holds a digit run shaped like an ID number (GB 11643) or a phone number in "
             "plain text; pass the hub's person id, a keyed hash, or a sealed field instead"
         )
+
+
+def _holds_raw_identifier(data: bytes) -> bool:
+    """Whether ``_RAW_IDENTIFIER`` matches ``data``; a translate and a few finds instead of
+    a regex scan of every byte (this runs on every append; a scan cost ~50 us an entry)."""
+    classes = data.translate(_CLASSES)
+    run = classes.find(_RUN)
+    while run >= 0:
+        start = classes.rfind(b" ", 0, run) + 1  # the word holding the run
+        end = classes.find(b" ", run)
+        end = len(classes) if end < 0 else end
+        if _IDENTIFIER_WORD.fullmatch(data, start, end):
+            return True
+        run = classes.find(_RUN, end)
+    return False
 
 
 def to_canonical(entry: Entry) -> bytes:

@@ -1,13 +1,20 @@
 """The log itself: durable appends, stored subtree hashes, proofs, checkpoints.
 
 Append (``append_many``) in one transaction: lock the head row (PostgreSQL
-``SELECT ... FOR UPDATE``; SQLite ``BEGIN IMMEDIATE``), read the O(log n)
+``SELECT ... FOR UPDATE``; SQLite ``BEGIN IMMEDIATE``), take the O(log n)
 perfect subtrees that make up the current tree (its "compact range"), add the
 leaves, insert entry rows and every perfect subtree the new leaves complete,
 advance the head, and -- when a checkpoint is due -- compute the new root from
-the compact range, check RFC 9162 consistency with the previous checkpoint and
-sign. The method returns only after COMMIT, so the entry is durable before the
-caller continues; any failure raises and nothing is written (fail closed).
+the compact range, check it against the stored subtrees and RFC 9162 consistency
+with the previous checkpoint, and sign. The method returns only after COMMIT, so
+the entry is durable before the caller continues; any failure raises and nothing
+is written (fail closed).
+
+The compact range is read from ``audit_tree`` unless this instance committed the
+size the locked head shows: then nobody appended since, and the range it kept in
+memory after that commit is the stored one (rows are append-only). The head's
+size is always read under the lock, so other writers (replicas on one PostgreSQL,
+``pingan audit`` commands) only cost the next append a read.
 
 Several processes on one PostgreSQL serialise on the head row, so indices stay
 gapless and every process extends the same tree. Proofs read O(log n) rows of
@@ -141,6 +148,30 @@ class _CompactRange:
         return acc
 
 
+class _KnownFrontier:
+    """The compact range of the last size this instance committed (see module docstring).
+
+    Valid for that size for good: the first ``size`` leaves of an append-only log never
+    change. Several threads may append through one instance; only the largest committed
+    size is kept.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._size = -1
+        self._pieces: tuple[tuple[int, int, bytes], ...] = ()
+
+    def pieces_at(self, size: int) -> list[tuple[int, int, bytes]] | None:
+        """A copy of the kept range when it is the range of ``size``, else ``None``."""
+        with self._lock:
+            return list(self._pieces) if size == self._size else None
+
+    def committed(self, size: int, pieces: Sequence[tuple[int, int, bytes]]) -> None:
+        with self._lock:
+            if size > self._size:
+                self._size, self._pieces = size, tuple(pieces)
+
+
 class AuditLog:
     """An append-only RFC 9162 log in a SQL database.
 
@@ -165,6 +196,7 @@ class AuditLog:
         self._reader, self._writer = make_engines(url)
         self._newest: StoredCheckpoint | None = None
         self._newest_lock = threading.Lock()
+        self._frontier = _KnownFrontier()
         if create:
             migrate(self._writer)
 
@@ -188,21 +220,20 @@ class AuditLog:
         if not entries:
             return []
         with self._writer.begin() as conn:
-            results, newest = self._append_locked(conn, entries)
-        self._remember(newest)  # only after COMMIT: a rolled-back checkpoint is never handed out
+            results, newest, crange = self._append_locked(conn, entries)
+        # Only after COMMIT: a rolled-back range or checkpoint is never reused or handed out.
+        self._frontier.committed(results[-1].index + 1, crange.pieces)
+        self._remember(newest)
         return results
 
     def _append_locked(
         self, conn: sa.Connection, entries: Sequence[Entry]
-    ) -> tuple[list[AppendResult], StoredCheckpoint | None]:
-        """Append under the head lock; also returns the newest checkpoint as of this transaction."""
+    ) -> tuple[list[AppendResult], StoredCheckpoint | None, _CompactRange]:
+        """Append under the head lock; also returns the newest checkpoint as of this
+        transaction and the compact range of the new size."""
         size = _locked_size(conn)
-        frontier_keys = merkle.perfect_pieces(0, size)
-        found = _fetch_perfect(conn, frontier_keys)
-        try:
-            crange = _CompactRange([(lv, i, found[(lv, i)]) for lv, i in frontier_keys])
-        except KeyError as exc:
-            raise StoreError(f"the stored tree lacks subtree {exc.args[0]} of a {size}-entry log") from exc
+        pieces = self._frontier.pieces_at(size)
+        crange = _CompactRange(pieces if pieces is not None else _stored_range(conn, size))
         now_us = _now_us()
         logged_at = rfc3339(datetime.fromtimestamp(now_us / 1_000_000, UTC))
         entry_rows, section_rows, results = [], [], []
@@ -235,14 +266,35 @@ class AuditLog:
         insert_rows(conn, section_table, section_rows)
         insert_rows(conn, tree_table, tree_rows)
         ph = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-        conn.exec_driver_sql(f"UPDATE audit_head SET size = {ph} WHERE id = 1", (new_size,))
         if self.signer is None:
-            return results, None
-        last = _latest_checkpoint(conn)
+            conn.exec_driver_sql(f"UPDATE audit_head SET size = {ph} WHERE id = 1", (new_size,))
+            return results, None, crange
+        # The newest checkpoint's size in the same statement: its snapshot is taken under the
+        # head lock, which every checkpoint is signed under, so none committed before is missed.
+        newest_size = conn.exec_driver_sql(
+            f"UPDATE audit_head SET size = {ph} WHERE id = 1 RETURNING (SELECT max(size) FROM audit_checkpoint)",
+            (new_size,),
+        ).scalar_one()
+        last = self._checkpoint_of_size(conn, newest_size)
         last_size = last.size if last else 0
         if new_size - last_size >= self.policy.every_entries:
-            last = self._sign_locked(conn, new_size, crange.root(), last, now_us)
-        return results, last
+            root = crange.root()
+            if merkle.tree_root(new_size, _ConnSource(conn)) != root:
+                raise CheckpointError(
+                    f"refusing to sign size {new_size}: the stored subtrees do not match the appended leaves"
+                )
+            last = self._sign_locked(conn, new_size, root, last, now_us)
+        return results, last, crange
+
+    def _checkpoint_of_size(self, conn: sa.Connection, size: int | None) -> StoredCheckpoint | None:
+        """The stored checkpoint of ``size`` (the newest): the one this instance knows when
+        its size matches (checkpoint rows are append-only), else read."""
+        if size is None:
+            return None
+        known = self._newest
+        if known is not None and known.size == size:
+            return known
+        return _latest_checkpoint(conn)
 
     # ---- checkpoints -------------------------------------------------------------
 
@@ -436,6 +488,16 @@ class _ConnSource:
 
     def perfect_hashes(self, keys: Sequence[Key]) -> Mapping[Key, bytes]:
         return _fetch_perfect(self.conn, keys, strict=True)
+
+
+def _stored_range(conn: sa.Connection, size: int) -> list[tuple[int, int, bytes]]:
+    """The compact range of the first ``size`` leaves, read from ``audit_tree`` (one query)."""
+    keys = merkle.perfect_pieces(0, size)
+    found = _fetch_perfect(conn, keys)
+    try:
+        return [(lv, i, found[(lv, i)]) for lv, i in keys]
+    except KeyError as exc:
+        raise StoreError(f"the stored tree lacks subtree {exc.args[0]} of a {size}-entry log") from exc
 
 
 def _fetch_perfect(conn: sa.Connection, keys: Sequence[Key], strict: bool = False) -> dict[Key, bytes]:

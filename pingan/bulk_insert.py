@@ -18,8 +18,9 @@ SQLite's documented limit on bound parameters is 32766 since 3.32.0 and 999 befo
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any
 
 import sqlalchemy as sa
@@ -32,10 +33,11 @@ def insert_rows(conn: sa.Connection, table: sa.Table, rows: Sequence[Mapping[str
     if not rows:
         return
     names = tuple(rows[0])
-    processors = [table.c[name].type.bind_processor(conn.dialect) for name in names]
-    values = [
-        tuple(p(row[n]) if p else row[n] for n, p in zip(names, processors, strict=True)) for row in rows
-    ]
+    get, processors = _row_reader(table, names, conn.dialect)
+    if processors is None:
+        values = [get(row) for row in rows]
+    else:
+        values = [tuple(p(v) if p else v for v, p in zip(get(row), processors, strict=True)) for row in rows]
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     per_statement = max(1, MAX_PARAMETERS // len(names))
     for start in range(0, len(values), per_statement):
@@ -43,6 +45,18 @@ def insert_rows(conn: sa.Connection, table: sa.Table, rows: Sequence[Mapping[str
         conn.exec_driver_sql(
             _statement(table.name, names, len(chunk), mark), tuple(v for row in chunk for v in row)
         )
+
+
+@lru_cache(maxsize=256)
+def _row_reader(
+    table: sa.Table, names: tuple[str, ...], dialect: sa.Dialect
+) -> tuple[Callable[[Mapping[str, Any]], tuple[Any, ...]], tuple[Callable[[Any], Any] | None, ...] | None]:
+    """A row's values in ``names`` order, and the columns' type conversions (``None`` when no
+    column has one): looked up once per table, column list and dialect, not once per call."""
+    processors = tuple(table.c[name].type.bind_processor(dialect) for name in names)
+    single = itemgetter(*names)
+    get = single if len(names) > 1 else (lambda row: (single(row),))
+    return get, (processors if any(processors) else None)
 
 
 @lru_cache(maxsize=512)

@@ -228,3 +228,27 @@ def test_raw_identifiers_in_plain_fields_are_refused_without_echoing_them(leak: 
 def test_hashes_ids_and_times_are_not_mistaken_for_identifiers() -> None:
     e = access(person_id="P-000123", policy_versions=(PolicyVersion("rego", "1234567890" * 6 + "abcd"),))
     LoggedEntry(12345678901, "2026-11-22T08:00:00.000000Z", e).to_canonical()
+
+
+_PIECES = st.sampled_from(
+    [b"0", b"1", b"3", b"9", b"X", b"x", b"a", b"Z", b" ", b'"', b",", b"-", b":", b"_", b".", "中".encode(), b"\xff"]
+)
+
+
+@given(
+    st.lists(
+        st.one_of(
+            _PIECES,
+            st.integers(9, 19).flatmap(lambda n: st.binary(min_size=n, max_size=n).map(lambda b: bytes(48 + x % 10 for x in b))),
+            st.binary(min_size=9, max_size=9).map(lambda b: b"1" + bytes([51 + b[0] % 7]) + bytes(48 + x % 10 for x in b)),
+        ),
+        max_size=8,
+    ).map(b"".join)
+)
+@settings(max_examples=3000, deadline=None)
+def test_the_fast_identifier_check_is_the_pattern(data: bytes) -> None:
+    """``_holds_raw_identifier`` (translate and find) answers exactly what the documented
+    pattern answers, on words of digits next to letters, separators and UTF-8 text."""
+    from audit.entry import _RAW_IDENTIFIER, _holds_raw_identifier
+
+    assert _holds_raw_identifier(data) == (_RAW_IDENTIFIER.search(data) is not None)

@@ -270,3 +270,98 @@ def test_newest_checkpoint_is_known_after_each_append_without_a_query(database_u
     other.close()
     log.close()
 
+
+
+def _assert_one_tree(log: AuditLog, size: int) -> None:
+    """The stored subtrees are the tree of the stored leaves at every size, and proofs verify."""
+    leaves = [merkle.leaf_hash(e.canonical) for e in log.entries(0, size)]
+    assert [e.index for e in log.entries(0, size)] == list(range(size))
+    tree = merkle.MemoryTree(leaves)
+    for n in range(1, size + 1):
+        assert log.root(n) == tree.root(n)
+        merkle.verify_inclusion(leaves[n - 1], n - 1, size, log.inclusion_proof(n - 1, size), tree.root(size))
+        merkle.verify_consistency(n, size, tree.root(n), tree.root(size), log.consistency_proof(n, size))
+
+
+def test_a_second_writer_appending_in_between_does_not_break_the_kept_range(
+    database_url: str, signer, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    """Each instance reuses the compact range of its own last commit only while the locked
+    head still shows that size; another instance's appends make it read the stored one."""
+    import audit.store
+
+    reads: list[int] = []
+    real = audit.store._stored_range
+
+    def counting(conn, size):  # type: ignore[no-untyped-def]
+        reads.append(size)
+        return real(conn, size)
+
+    monkeypatch.setattr(audit.store, "_stored_range", counting)
+    first = _log(database_url, signer, every=7)
+    second = _log(database_url, signer, every=7)
+    first.append_many([make_access(i) for i in range(3)])
+    first.append(make_access(3))
+    first.append_many([make_access(i) for i in range(4, 6)])
+    assert reads == [0]  # its own commits: no read after the first
+    second.append_many([make_access(i) for i in range(6, 11)])  # in between, crossing a checkpoint
+    first.append(make_access(11))
+    assert reads == [0, 6, 11]  # each instance read the range the other one left
+    first.append_many([make_access(i) for i in range(12, 20)])
+    second.append(make_access(20))
+    second.append(make_access(21))
+    assert reads == [0, 6, 11, 20]
+    _assert_one_tree(first, 22)
+    assert [c.size for c in first.checkpoints()] == [11, 20]  # signed by the second, then the first
+    prev = None
+    for c in first.checkpoints():
+        cp = verify_checkpoint(signer.verifier, c.note, ORIGIN)
+        assert cp.root_hash == first.root(c.size)
+        if prev is not None:
+            merkle.verify_consistency(prev.size, cp.size, prev.root_hash, cp.root_hash, first.consistency_proof(prev.size, cp.size))
+        prev = cp
+    assert first.newest_checkpoint().size == 20 and second.newest_checkpoint().size == 20
+    second.close()
+    first.close()
+
+
+def test_a_rolled_back_append_leaves_no_range_behind(database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A failed transaction must not leave its (never stored) range to the next append."""
+    import audit.store
+
+    log = _log(database_url)
+    log.append_many([make_access(i) for i in range(5)])
+    real = audit.store.insert_rows
+
+    def failing(conn, table, rows):  # type: ignore[no-untyped-def]
+        if table.name == "audit_tree":
+            raise RuntimeError("disk full")
+        return real(conn, table, rows)
+
+    monkeypatch.setattr(audit.store, "insert_rows", failing)
+    with pytest.raises(RuntimeError, match="disk full"):
+        log.append_many([make_access(i) for i in range(5, 8)])
+    monkeypatch.setattr(audit.store, "insert_rows", real)
+    assert log.size() == 5
+    results = log.append_many([make_access(i) for i in range(8, 11)])
+    assert [r.index for r in results] == [5, 6, 7]
+    _assert_one_tree(log, 8)
+    log.close()
+
+
+def test_never_signs_when_the_stored_subtrees_differ_from_the_kept_range(tmp_path, signer) -> None:  # type: ignore[no-untyped-def]
+    """The kept range spares the read, not the check: a checkpoint's root must also be the
+    root of the stored subtrees, or nothing is signed and nothing is appended."""
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    log = _log(url, signer, every=12)
+    log.append_many([make_access(i) for i in range(8)])
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:  # an operator rewrites a stored subtree behind the triggers' back
+        conn.execute(sa.text("DROP TRIGGER audit_tree_no_update"))
+        conn.execute(sa.text("UPDATE audit_tree SET hash = zeroblob(32) WHERE level = 3 AND idx = 0"))
+    engine.dispose()
+    log.append_many([make_access(i) for i in range(8, 10)])  # no checkpoint due: appended
+    with pytest.raises(CheckpointError, match="stored subtrees do not match"):
+        log.append_many([make_access(i) for i in range(10, 12)])
+    assert log.size() == 10 and log.checkpoints() == []
+    log.close()

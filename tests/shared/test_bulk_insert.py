@@ -79,3 +79,19 @@ def test_a_failing_row_fails_the_whole_insert(database_url: str) -> None:
         raise AssertionError("a duplicate key must fail the insert")
     assert _stored(engine) == []
     engine.dispose()
+
+
+def test_rows_in_any_key_order_and_single_columns(database_url: str) -> None:
+    """Values are taken by column name (the column list is read once per table and keys)."""
+    engine = sa.create_engine(database_url)
+    _metadata.create_all(engine)
+    at = dt.datetime(2026, 11, 23, 2, 30, tzinfo=dt.UTC)
+    singles = sa.Table("bulk_singles", sa.MetaData(), sa.Column("label", sa.String(64), nullable=False))
+    singles.create(engine)
+    with engine.begin() as conn:
+        insert_rows(conn, _rows, [{"id": 1, "at": at, "label": "a", "digest": None}, {"label": "b", "digest": b"x", "at": at, "id": 2}])
+        insert_rows(conn, singles, [{"label": "x"}, {"label": "y"}])
+    assert _stored(engine) == [(1, at, "a", None), (2, at, "b", b"x")]
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(singles.c.label).order_by(singles.c.label)).scalars().all() == ["x", "y"]
+    engine.dispose()
