@@ -57,10 +57,13 @@ _RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\
 
 
 def rfc3339(moment: datetime) -> str:
-    """UTC RFC 3339 with microseconds and 'Z' (one spelling per instant)."""
+    """UTC RFC 3339 with microseconds and 'Z' (one spelling per instant).
+
+    ``isoformat``, not ``strftime``: RFC 3339 section 5.6 has a four-digit year, which
+    glibc's ``%Y`` does not pad (year 999 came out as ``999-...``)."""
     if moment.tzinfo is None:
         raise EntryError("times must be timezone-aware")
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def parse_rfc3339(text: str) -> datetime:

@@ -31,7 +31,9 @@ code changes). ``--profile`` adds a cProfile of the hub's event-loop thread,
 ``--py-spy PREFIX`` a py-spy sample of every hub thread; ``--what-if`` runs one of two
 labelled experiments (hub SQLite in WAL mode, no policy decision log) that measure a
 cost by removing it; ``--pg-url`` puts the hub's databases on PostgreSQL (two fresh
-databases, dropped afterwards). Results and analysis: docs/benchmarks.md, "Profile load".
+databases, dropped afterwards). Each mode also reports the in-process hub's event-loop
+lag and its policy decision memo's hits and misses (a miss is a Rego evaluation) in the
+warm-up and in the measured window. Results and analysis: docs/benchmarks.md, "Profile load".
 
     python bench/profile_load.py --persons 5000 --clients 16 --seconds 30 --tls both
 """
@@ -627,6 +629,7 @@ class ModeResult:
     gc: str  # garbage-collector pauses in the hub process during warm-up and measurement
     adapters_gc: str  # the same, pooled over the adapter processes
     loop_lag: str  # how late the in-process hub's event loop ran a 10 ms timer (LoopLag)
+    memo: str = ""  # Rego evaluations (decision-memo misses) in the warm-up and the measured window
 
 
 class GcPauses:
@@ -848,8 +851,15 @@ def run_mode(
         hub_pids = [os.getpid(), *(w.pid for w in workers)]
         cpu_before = (sum(_cpu_seconds(p) for p in hub_pids), sum(_cpu_seconds(p) for p in adapters.pids))
         proc.start()
-        if stages is not None:  # the callers' process takes about a second to start, then warms up
-            threading.Timer(args.warmup + 1.0, stages.reset).start()
+        memo_at: dict[str, tuple[int, int]] = {"start": runtime.pdp.memo_stats}
+
+        def warmed_up() -> None:
+            memo_at["measured"] = runtime.pdp.memo_stats
+            if stages is not None:
+                stages.reset()
+
+        # the callers' process takes about a second to start, then warms up
+        threading.Timer(args.warmup + 1.0, warmed_up).start()
         adapters.gc_pauses()  # from here on
         spy = _start_py_spy(args, mode)
         adapter_spy = _start_py_spy(args, mode, adapters.pids[0], "-adapters") if args.py_spy_adapters else None
@@ -860,6 +870,7 @@ def run_mode(
             got = parent.recv() if parent.poll(budget) else "error: clients did not report in time"
         loop.call(lag.stop)
         cpu_after = (sum(_cpu_seconds(p) for p in hub_pids), sum(_cpu_seconds(p) for p in adapters.pids))
+        memo_at["end"] = runtime.pdp.memo_stats
         adapters_gc = adapters.gc_pauses()
         proc.join(30)
         if proc.is_alive():
@@ -930,8 +941,20 @@ def run_mode(
         gc=gc_pauses.summary(),
         adapters_gc=adapters_gc.summary(),
         loop_lag=lag.summary(),
+        memo=_memo_summary(memo_at),
     )
     return result, by_grid
+
+
+def _memo_summary(at: dict[str, tuple[int, int]]) -> str:
+    """Decision-memo hits and misses (each miss is a Rego evaluation on the request path)
+    during the warm-up and during the measured window (in-process hub only)."""
+    start, end = at["start"], at["end"]
+    mid = at.get("measured", end)
+    return (
+        f"warm-up {mid[0] - start[0]} hits / {mid[1] - start[1]} misses, "
+        f"measured {end[0] - mid[0]} hits / {end[1] - mid[1]} misses"
+    )
 
 
 @contextmanager
@@ -1171,6 +1194,7 @@ def main() -> int:
         print(f"{r.mode}: garbage-collector pauses in the hub process (warm-up + measured): {r.gc}")
         print(f"{r.mode}: garbage-collector pauses in the adapter processes, pooled (warm-up + measured): {r.adapters_gc}")
         print(f"{r.mode}: event-loop lag of the in-process hub (warm-up + measured): {r.loop_lag}")
+        print(f"{r.mode}: policy decision memo of the in-process hub: {r.memo}")
         for detail in r.details:
             print(f"{r.mode} error example: {detail}")
     for r in results:

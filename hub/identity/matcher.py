@@ -104,6 +104,13 @@ class Matcher:
         hi = np.searchsorted(self._residence, token, side="right")
         return int(hi - lo) + 1
 
+    def by_id_number(self, token: int) -> list[Match]:
+        """The clusters holding a valid ID number's keyed token, at probability 1.0 (empty
+        when no indexed record holds it): :meth:`match`'s first step, for a lookup that
+        need not build a query matrix when the number is held."""
+        exact = self._exact("id_number", token) if token else np.zeros(0, np.int64)
+        return [Match(label, 1.0) for label in sorted(set(self._labels[exact].tolist()))]
+
     def match(self, q: RecordMatrix) -> list[Match]:
         """Clusters the query matches (probability >= threshold), best first.
 
@@ -112,11 +119,9 @@ class Matcher:
         1.0: the same valid number is the same person, and no other cluster can hold
         it (two valid numbers never share a cluster). Blocking and scoring are skipped.
         """
-        qid = int(q.tokens["id_number"][0])
-        if qid:
-            exact = self._exact("id_number", qid)
-            if len(exact):
-                return [Match(label, 1.0) for label in sorted(set(self._labels[exact].tolist()))]
+        held = self.by_id_number(int(q.tokens["id_number"][0]))
+        if held:
+            return held
         rows = self.candidates(q)
         if len(rows) == 0:
             return []

@@ -25,7 +25,7 @@ from typing import Any
 
 from hub.policy.compiled import CompiledPolicy
 from hub.policy.engine import DECISION, HEADER, UNDEFINED
-from hub.policy.errors import EngineError, PolicyError
+from hub.policy.errors import EngineError, MemoMiss, PolicyError
 from hub.policy.jurisdiction import RoleAssignment, ScopeIndex, is_valid_path
 from hub.policy.memo import DecisionMemo, memo_key
 from hub.policy.model import (
@@ -155,20 +155,33 @@ def _strings(value: Any) -> tuple[str, ...] | None:
     return None
 
 
-def _evaluate_rego(policy: CompiledPolicy, entrypoint: str, given: dict[str, Any], memo: DecisionMemo | None) -> Any:
+def _evaluate_rego(
+    policy: CompiledPolicy, entrypoint: str, given: dict[str, Any], memo: DecisionMemo | None, memo_only: bool = False
+) -> Any:
+    """The policy's output for ``given``: from the memo, else evaluated (and memoised).
+
+    ``memo_only`` raises :class:`MemoMiss` instead of evaluating: an evaluation runs
+    native code (regopy) or calls a server (OPA), so an event loop must not wait for it.
+    """
     key = memo_key(policy.hash, policy.reads, entrypoint, given) if memo is not None else None
     if memo is not None and key is not None:
-        cached = memo.get(key)
+        cached = memo.get(key, count_miss=not memo_only)
         if cached is not UNDEFINED:
             return cached
+    if memo_only:
+        raise MemoMiss(f"{entrypoint}: not in the decision memo")
     value = policy.rego.evaluate(entrypoint, given)
     if memo is not None and key is not None and value is not UNDEFINED:
         memo.put(key, value)
     return value
 
 
-def evaluate_section(policy: CompiledPolicy, inputs: SectionInputs, memo: DecisionMemo | None = None) -> SectionDecision:
-    """Decide one section under ``policy`` from recorded-style inputs (pure; no recording)."""
+def evaluate_section(
+    policy: CompiledPolicy, inputs: SectionInputs, memo: DecisionMemo | None = None, *, memo_only: bool = False
+) -> SectionDecision:
+    """Decide one section under ``policy`` from recorded-style inputs (pure; no recording).
+
+    ``memo_only``: raise :class:`MemoMiss` rather than evaluate Rego (see :func:`_evaluate_rego`)."""
     hashes = (policy.hash,)
     problems = _validate_section(inputs)
     if problems:
@@ -191,7 +204,7 @@ def evaluate_section(policy: CompiledPolicy, inputs: SectionInputs, memo: Decisi
         roles = ", ".join(sorted({r for r, _ in pairs}))
         return SectionDecision.deny((f"Casbin: roles {roles} may not read {inputs.department}/{inputs.dataset} here",), hashes)
     try:
-        out = _evaluate_rego(policy, DECISION, _rego_input(inputs, pairs, permitted), memo)
+        out = _evaluate_rego(policy, DECISION, _rego_input(inputs, pairs, permitted), memo, memo_only)
     except EngineError as exc:
         log.error("policy engine error (request %s): %s", inputs.request_id, exc)
         return SectionDecision.deny((f"policy engine error: {exc}",), hashes)
@@ -240,8 +253,18 @@ def _section_from_output(
     )
 
 
-def evaluate_header(policy: CompiledPolicy, inputs: SectionInputs, memo: DecisionMemo | None = None) -> HeaderDecision:
-    """Decide header visibility under ``policy`` (pure; no recording)."""
+def _log_deny(req: SectionRequest, inputs: SectionInputs, decision: SectionDecision) -> None:
+    if not decision.allow:
+        log.info(
+            "policy deny request=%s section=%s/%s reasons=%s",
+            req.request_id, inputs.department, inputs.dataset, "; ".join(decision.reasons),
+        )  # fmt: skip
+
+
+def evaluate_header(
+    policy: CompiledPolicy, inputs: SectionInputs, memo: DecisionMemo | None = None, *, memo_only: bool = False
+) -> HeaderDecision:
+    """Decide header visibility under ``policy`` (pure; no recording; ``memo_only`` as for sections)."""
     hashes = (policy.hash,)
 
     def deny(reasons: tuple[str, ...], flags: tuple[str, ...] = ()) -> HeaderDecision:
@@ -254,7 +277,7 @@ def evaluate_header(policy: CompiledPolicy, inputs: SectionInputs, memo: Decisio
     if why:
         return deny((why,))
     try:
-        out = _evaluate_rego(policy, HEADER, _rego_input(inputs, pairs, ()), memo)
+        out = _evaluate_rego(policy, HEADER, _rego_input(inputs, pairs, ()), memo, memo_only)
     except EngineError as exc:
         log.error("policy engine error (request %s): %s", inputs.request_id, exc)
         return deny((f"policy engine error: {exc}",))
@@ -402,7 +425,7 @@ class PolicyDecisionPoint:
         return decisions, head
 
     def decide_profile_deferred(
-        self, requests: Sequence[SectionRequest], header: HeaderRequest
+        self, requests: Sequence[SectionRequest], header: HeaderRequest, *, memo_only: bool = False
     ) -> tuple[list[SectionDecision], HeaderDecision, Future[None]]:
         """:meth:`decide_profile` without waiting for the decision log: the records are
         queued and the returned future completes when they are committed (or fails).
@@ -410,12 +433,17 @@ class PolicyDecisionPoint:
         For a caller with other work to do before it uses the decisions (the profile
         records its fetch intent in the audit log meanwhile). The caller must wait for the
         future, and treat a failure as no decision at all, before any decision takes effect.
+        ``memo_only`` (an event-loop caller): raise :class:`MemoMiss`, with nothing
+        queued, when any decision would need a Rego evaluation.
         """
         policy = self._policy
         inputs = self._inputs(policy, header, HEADER_KIND)
-        head = evaluate_header(policy, inputs, self._memo)
+        head = evaluate_header(policy, inputs, self._memo, memo_only=memo_only)
         records = [DecisionRecord(inputs, head.allow, header_outcome(head), policy.hash, policy.engine)]
-        decisions = [self._section(policy, req, records) for req in requests]
+        decisions = [self._section(policy, req, records, memo_only) for req in requests]
+        if memo_only:  # logged once every section is decided (a MemoMiss above: decided again, logged then)
+            for req, record, decision in zip(requests, records[1:], decisions, strict=True):
+                _log_deny(req, record.inputs, decision)
         submit = getattr(self._recorder, "submit", None)
         if callable(submit):
             try:
@@ -432,15 +460,14 @@ class PolicyDecisionPoint:
             done.set_exception(PolicyError(_UNRECORDED))
         return decisions, head, done
 
-    def _section(self, policy: CompiledPolicy, req: SectionRequest, records: list[DecisionRecord]) -> SectionDecision:
+    def _section(
+        self, policy: CompiledPolicy, req: SectionRequest, records: list[DecisionRecord], memo_only: bool = False
+    ) -> SectionDecision:
         """Decide one section; its decision-log record is appended to ``records``."""
         inputs = self._inputs(policy, req, SECTION)
-        decision = evaluate_section(policy, inputs, self._memo)
-        if not decision.allow:
-            log.info(
-                "policy deny request=%s section=%s/%s reasons=%s",
-                req.request_id, inputs.department, inputs.dataset, "; ".join(decision.reasons),
-            )  # fmt: skip
+        decision = evaluate_section(policy, inputs, self._memo, memo_only=memo_only)
+        if not memo_only:
+            _log_deny(req, inputs, decision)
         records.append(DecisionRecord(inputs, decision.allow, section_outcome(decision), policy.hash, policy.engine))
         return decision
 

@@ -39,6 +39,14 @@ class EngineError(PolicyError):
     """A Rego engine failed to evaluate (the decision is then a deny)."""
 
 
+class MemoMiss(PolicyError):
+    """A decision asked for from the memo only needs a Rego evaluation (``memo_only=True``).
+
+    Raised before anything is recorded, so the caller can decide the same request again
+    where an evaluation may block: off the event loop (hub.profile.assembly).
+    """
+
+
 class AdministrationError(PolicyError):
     """A policy-administration request cannot be carried out (bad state, bad caller)."""
 

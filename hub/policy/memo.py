@@ -51,13 +51,15 @@ class DecisionMemo:
     def __len__(self) -> int:
         return len(self._data)
 
-    def get(self, key: str) -> Any:
+    def get(self, key: str, *, count_miss: bool = True) -> Any:
+        """The memoised output, or ``UNDEFINED``; ``count_miss=False`` for a look that will
+        not be followed by an evaluation (so ``misses`` counts Rego evaluations)."""
         with self._lock:
             value = self._data.get(key, UNDEFINED)
             if value is not UNDEFINED:
                 self._data.move_to_end(key)
                 self.hits += 1
-            else:
+            elif count_miss:
                 self.misses += 1
             return value
 

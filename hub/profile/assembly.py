@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import re
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
@@ -29,6 +30,7 @@ from hub.identity.index import PersonInfo, RecordRef
 from hub.masking.context import MaskingContext
 from hub.masking.operators import age_band
 from hub.masking.proto_field import mask_field, value_from_proto
+from hub.policy.errors import MemoMiss
 from hub.policy.model import (
     Context,
     FieldInfo,
@@ -171,12 +173,18 @@ class ProfileAssembler:
         out and on the way back, more than the work it carries (docs/benchmarks.md). When
         ``inline_reads`` says so (the hub's index is an SQLite file, whose reads are
         in-process CPU work, and its lookup state is built, so no read can turn into
-        loading the whole index) there is no hop at all. The decision log is not
+        loading the whole index) there is no hop at all, unless a decision is not in the
+        policy's memo: the step is then done again in a worker thread, where the Rego
+        evaluation (which holds the loop for milliseconds, and calls a server with OPA) can
+        run beside other requests (nothing is recorded by the first try). The decision log is not
         waited for here: see :class:`Planned`. Whatever ``read`` raises (e.g. the person is
         not found) reaches the caller.
         """
         if self._inline_reads is not None and self._inline_reads():
-            first = self._read_and_decide(asked, read)
+            try:
+                first = self._read_and_decide(asked, read, memo_only=True)
+            except MemoMiss:  # a Rego evaluation (native code, or a call to OPA): not on the loop
+                first = await asyncio.to_thread(self._read_and_decide, asked, read)
         else:
             first = await asyncio.to_thread(self._read_and_decide, asked, read)
         if first.decided is not None:
@@ -191,7 +199,10 @@ class ProfileAssembler:
         return Planned(first.person, plans, header, first.extra, recorded)
 
     def _read_and_decide(
-        self, asked: PlanRequest, read: Callable[[], tuple[PersonInfo, Sequence[RecordRef], _Extra]]
+        self,
+        asked: PlanRequest,
+        read: Callable[[], tuple[PersonInfo, Sequence[RecordRef], _Extra]],
+        memo_only: bool = False,
     ) -> _FirstHop[_Extra]:
         person, records, extra = read()
         described: dict[str, tuple[dict[str, DatasetSchema], str]] = {}
@@ -200,7 +211,7 @@ class ProfileAssembler:
             if known is None:  # a department not described yet (or not answering): ask it first
                 return _FirstHop(person, records, extra, None)
             described[department] = known
-        return _FirstHop(person, records, extra, self._decide(asked, person, records, described))
+        return _FirstHop(person, records, extra, self._decide(asked, person, records, described, memo_only))
 
     def _decide(
         self,
@@ -208,9 +219,11 @@ class ProfileAssembler:
         person: PersonInfo,
         records: Sequence[RecordRef],
         described: Mapping[str, tuple[dict[str, DatasetSchema], str]],
+        memo_only: bool = False,
     ) -> tuple[list[DepartmentPlan], HeaderDecision, Future[None]]:
         """Per-dataset section requests and the header request, decided in one batch; the
-        future completes when the batch is in the decision log."""
+        future completes when the batch is in the decision log. ``memo_only``: raise
+        :class:`MemoMiss` (nothing recorded) when a decision needs a Rego evaluation."""
         subject, purpose, justification, request_id = asked.subject, asked.purpose, asked.justification, asked.request_id
         groups = tuple(sorted(group_name(g) for g in person.groups))
         context = Context(time=asked.now, emergency=purpose == "emergency")
@@ -234,7 +247,9 @@ class ProfileAssembler:
         header_request = HeaderRequest(subject, person.jurisdiction, groups, purpose, justification, context, request_id)
 
         # One policy version and one decision-log batch for the whole profile.
-        decisions, header, recorded = self._pdp.decide_profile_deferred(requests, header_request)  # type: ignore[attr-defined]
+        decisions, header, recorded = self._pdp.decide_profile_deferred(  # type: ignore[attr-defined]
+            requests, header_request, memo_only=memo_only
+        )
         for (plan, name, schema), decision in zip(pending, decisions, strict=True):
             header_fields = tuple(
                 f
@@ -377,7 +392,7 @@ class ProfileAssembler:
             d = by_dataset.get(record.provenance.dataset)
             if d is None:
                 continue  # an adapter answering for a dataset not asked: ignore, never show
-            shown = profile_pb2.DepartmentSection().records.add()
+            shown = section.records.add()
             shown.provenance.CopyFrom(record.provenance)
             for f in record.fields:
                 if f.name in d.header_fields:
@@ -395,17 +410,16 @@ class ProfileAssembler:
                 if obligation is None and operator:
                     obligation = {"operator": operator}
                 if obligation is not None:
-                    before = out.value.SerializeToString()
                     result = mask_field(out, obligation, context=masking)
                     operators[f"{d.dataset}.{f.name}"] = WITHHELD if result.withheld else result.operator
-                    if result.withheld or out.value.SerializeToString() != before:
+                    if result.withheld or out.value != f.value:
                         masked = True  # a free-text pass that found nothing leaves the field as stored
                     else:
                         out.masking_operator = ""
                 else:
                     operators.setdefault(f"{d.dataset}.{f.name}", "")
-            if shown.fields:
-                section.records.append(shown)
+            if not shown.fields:
+                del section.records[-1]
         allowed = [d for d in plan.datasets if d.decision.allow]
         for d in allowed:
             for name in d.decision.withheld:
@@ -464,17 +478,21 @@ class ProfileAssembler:
         return header
 
 
+@functools.lru_cache(maxsize=4096)
+def _may_hold_a_name(field_name: str) -> bool:
+    return any(h in field_name for h in _NAME_HINTS) or field_name in HEADER_FIELDS
+
+
 def _names_in(response: adapter_pb2.FetchRecordsResponse) -> list[str]:
     """Person names the profile itself holds, so free-text masking can find them."""
     names = []
     for record in response.records:
         for f in record.fields:
-            if f.value.WhichOneof("kind") != "string_value":
+            if not _may_hold_a_name(f.name) or f.value.WhichOneof("kind") != "string_value":
                 continue
-            if any(h in f.name for h in _NAME_HINTS) or f.name in HEADER_FIELDS:
-                value = f.value.string_value.strip()
-                if _CJK_NAME.match(value):
-                    names.append(value)
+            value = f.value.string_value.strip()
+            if _CJK_NAME.match(value):
+                names.append(value)
     return names
 
 

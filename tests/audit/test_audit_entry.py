@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -24,6 +25,8 @@ from audit.entry import (
     Section,
     canonical_json,
     from_canonical,
+    parse_rfc3339,
+    rfc3339,
     to_canonical,
 )
 from audit.errors import EntryError, KeyFileError, SealError
@@ -208,6 +211,20 @@ def test_entries_need_a_request_id_and_an_rfc3339_time() -> None:
         access(time="yesterday")
     with pytest.raises(EntryError, match="RFC 3339"):
         from_canonical(to_canonical(access()).replace(b"2026-11-22T08:00:00.000000Z", b"22/11/2026 08:00:00"))
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        dt.datetime(2026, 11, 22, 8, 0, tzinfo=dt.UTC),
+        dt.datetime(999, 1, 2, 3, 4, 5, 6, tzinfo=dt.UTC),  # four-digit year (RFC 3339 section 5.6)
+        dt.datetime(2026, 11, 22, 16, 0, 0, 123456, tzinfo=dt.timezone(dt.timedelta(hours=8))),
+    ],
+)
+def test_rfc3339_spells_every_instant_one_parseable_way(moment: dt.datetime) -> None:
+    text = rfc3339(moment)
+    assert text.endswith("Z") and len(text) == len("2026-11-22T08:00:00.000000Z")
+    assert parse_rfc3339(text) == moment
 
 
 @pytest.mark.parametrize(

@@ -299,3 +299,35 @@ def test_decide_profile_deferred_hands_the_recording_to_the_caller(pdp: PolicyDe
     with pytest.raises(PolicyError, match="could not be recorded"):
         recorded.result(0)
 
+
+
+def test_memo_only_refuses_to_evaluate_and_records_nothing(pdp: PolicyDecisionPoint) -> None:
+    """An event-loop caller asks with ``memo_only``: a decision that needs Rego raises
+    MemoMiss before anything is queued for the decision log, and counts no miss (misses
+    count evaluations); once decided normally, the same request is answered from the memo
+    with the very same decisions, and recorded once."""
+    from hub.policy.errors import MemoMiss
+
+    header = HeaderRequest(Subject("gw-1", "grid_office", ("grid_worker",)), GRID, (), "routine_visit")
+    reqs = [section("gw-1", ("grid_worker",), "civil_affairs", CIVIL), section("gw-1", ("grid_worker",), "health", HEALTH)]
+    batches: list[list[DecisionRecord]] = []
+    pdp._recorder = batches.append
+    evaluations: list[str] = []
+    evaluate = pdp.policy.rego.evaluate
+
+    def counted(entrypoint: str, given: Any) -> Any:
+        evaluations.append(entrypoint)
+        return evaluate(entrypoint, given)
+
+    pdp.policy.rego.evaluate = counted  # type: ignore[method-assign]
+    before = pdp.memo_stats
+    with pytest.raises(MemoMiss):
+        pdp.decide_profile_deferred(reqs, header, memo_only=True)
+    assert batches == [] and evaluations == [] and pdp.memo_stats[1] == before[1]
+
+    sections, head, recorded = pdp.decide_profile_deferred(reqs, header)
+    assert recorded.result(0) is None and len(batches) == 1 and len(evaluations) == 3
+    again, head_again, recorded_again = pdp.decide_profile_deferred(reqs, header, memo_only=True)
+    assert recorded_again.result(0) is None and len(batches) == 2 and len(evaluations) == 3
+    assert again == sections and head_again == head
+    assert [r.inputs.kind for r in batches[1]] == ["header", "section", "section"]

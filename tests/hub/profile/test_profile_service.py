@@ -7,6 +7,7 @@ issue asks for it, the audit entry it leaves behind.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import time
 
 import grpc
@@ -284,3 +285,38 @@ def test_the_running_hub_keeps_its_long_lived_heap_out_of_full_collections(deplo
     assert gc.get_freeze_count() > 10_000
     deployment.runtime.link()
     assert gc.get_freeze_count() > 10_000
+
+
+def test_a_decision_not_in_the_memo_is_evaluated_off_the_event_loop(deployment) -> None:  # type: ignore[no-untyped-def]
+    """The plan runs on the event loop for an SQLite index, but a Rego evaluation (native
+    code for milliseconds, an HTTP call with OPA) must not stall every other request: a
+    memo miss sends the step to a worker thread. The same request again is decided from
+    the memo, with no evaluation at all."""
+    from hub.policy.memo import DecisionMemo
+
+    runtime = deployment.runtime
+    # premises: an SQLite index, its lookup state built, every department described (so the
+    # whole step, decisions included, would run on the loop if nothing sent it away)
+    assert runtime.identity.engine.dialect.name == "sqlite"
+    deployment.profile("grid_worker", person_id=deployment.home.person_id)
+    assert runtime.identity.ready and all(runtime.clients[d].described is not None for d in deployment.home.departments)
+    threads: list[str] = []
+    rego = runtime.pdp.policy.rego
+    evaluate = rego.evaluate
+
+    def watched(entrypoint: str, given: object) -> object:
+        threads.append(threading.current_thread().name)
+        return evaluate(entrypoint, given)
+
+    memo, runtime.pdp._memo = runtime.pdp._memo, DecisionMemo(1000)  # cold: every decision needs Rego
+    rego.evaluate = watched
+    try:
+        first = deployment.profile("grid_worker", person_id=deployment.home.person_id)
+        assert threads and deployment.loop.thread.name not in threads
+        evaluated = len(threads)
+        again = deployment.profile("grid_worker", person_id=deployment.home.person_id)
+        assert len(threads) == evaluated  # from the memo: no evaluation, on no thread
+    finally:
+        rego.evaluate = evaluate
+        runtime.pdp._memo = memo
+    assert [(s.department, s.outcome) for s in again.sections] == [(s.department, s.outcome) for s in first.sections]
