@@ -41,6 +41,7 @@ from hub.identity.resolution import Resolution
 from hub.identity.resolution import resolve as run_resolution
 from hub.identity.scheme import ExpectedScheme, validate_batch, validate_encoding
 from pingan.bulk_insert import insert_rows
+from pingan.driver_select import select_rows
 from pingan.v1 import linkage_pb2
 
 
@@ -738,24 +739,22 @@ class IdentityIndex:
             ).scalar()
 
     def records_of(self, person_id: str) -> list[RecordRef]:
-        """The department records of a person."""
-        with self._engine.connect() as conn:
-            rows = conn.execute(_RECORDS_OF, {"person_id": person_id}).all()
-        return [RecordRef(*row) for row in rows]
+        """The department records of a person (on every profile request: through the driver)."""
+        return [RecordRef(*row) for row in select_rows(self._engine, _RECORDS_OF, {"person_id": person_id})]
 
     def person(self, person_id: str) -> PersonInfo | None:
         """Derived facts about an active person, or ``None`` (one query: the record count is a subquery)."""
-        with self._engine.connect() as conn:
-            row = conn.execute(_PERSON, {"person_id": person_id}).first()
-        if row is None:
+        rows = select_rows(self._engine, _PERSON, {"person_id": person_id})
+        if not rows:
             return None
+        pid, household_id, migrant, jurisdiction, groups, record_count = rows[0]
         return PersonInfo(
-            person_id=row.person_id,
-            household_id=row.household_id,
-            migrant=bool(row.migrant),
-            jurisdiction=row.jurisdiction,
-            groups=tuple(int(g) for g in row.groups.split(",") if g),
-            records=int(row.record_count or 0),
+            person_id=pid,
+            household_id=household_id,
+            migrant=bool(migrant),
+            jurisdiction=jurisdiction,
+            groups=tuple(int(g) for g in groups.split(",") if g),
+            records=int(record_count or 0),
         )
 
     def persons(self) -> list[str]:
@@ -771,8 +770,7 @@ class IdentityIndex:
 
     def household_members(self, household_id: str) -> list[str]:
         """Active persons of a household."""
-        with self._engine.connect() as conn:
-            return list(conn.execute(_HOUSEHOLD_MEMBERS, {"household_id": household_id}).scalars())
+        return [row[0] for row in select_rows(self._engine, _HOUSEHOLD_MEMBERS, {"household_id": household_id})]
 
     def events_since(self, seq: int = 0) -> list[IdentityEvent]:
         """Merge and split events with ``seq`` greater than the given one, oldest first."""
