@@ -98,6 +98,7 @@ class Sample:
     code: str
     detail: str = ""
     unavailable: int = 0  # sections of an answered profile marked unavailable (a department did not answer in time)
+    late_ms: float = 0.0  # how long after its scheduled time the request was sent (caller behind, or its loop late)
 
 
 # ------------------------------------------------------------------ adapter process
@@ -222,7 +223,8 @@ async def _run_clients(load: CallerLoad) -> list[Sample]:
                 request = profile_pb2.GetPersonProfileRequest(
                     query=query, purpose=rng.choice(plan.purposes), request_id=request_id
                 )
-                start = scheduled if interval else loop.time()
+                sent = loop.time()
+                start = scheduled if interval else sent
                 scheduled += interval
                 unavailable = 0
                 try:
@@ -235,7 +237,10 @@ async def _run_clients(load: CallerLoad) -> list[Sample]:
                     code, detail = exc.code().name, exc.details() or ""
                 end = loop.time()
                 samples.append(
-                    Sample(request_id, kind, start - opened, (end - start) * 1000.0, code, detail, unavailable)
+                    Sample(
+                        request_id, kind, start - opened, (end - start) * 1000.0, code, detail, unavailable,
+                        (sent - start) * 1000.0,
+                    )
                 )
         finally:
             await channel.close()
@@ -630,6 +635,7 @@ class ModeResult:
     adapters_gc: str  # the same, pooled over the adapter processes
     loop_lag: str  # how late the in-process hub's event loop ran a 10 ms timer (LoopLag)
     memo: str = ""  # Rego evaluations (decision-memo misses) in the warm-up and the measured window
+    split: str = ""  # where the callers' latency goes beyond the hub's own: sent late, or in flight outside it
 
 
 class GcPauses:
@@ -912,7 +918,7 @@ def run_mode(
     if degraded:  # answered, but a department's section is missing: not a clean answer
         errors["OK with an unavailable section"] = degraded
     latencies = [s.latency_ms for s in ok]
-    hub_lat, critical, overhead = [], [], []
+    hub_lat, critical, overhead, outside = [], [], [], []
     for s in ok:
         if s.request_id in hub_ms and s.request_id in times.fetch:
             total = hub_ms[s.request_id]
@@ -920,6 +926,7 @@ def run_mode(
             hub_lat.append(total)
             critical.append(path)
             overhead.append(total - path)
+            outside.append(s.latency_ms - s.late_ms - total)
     result = ModeResult(
         mode=mode,
         seconds=args.seconds,
@@ -942,6 +949,11 @@ def run_mode(
         adapters_gc=adapters_gc.summary(),
         loop_lag=lag.summary(),
         memo=_memo_summary(memo_at),
+        split=(
+            f"sent late (behind schedule) p50 {_pct([s.late_ms for s in ok], 0.50):.1f} / p99 "
+            f"{_pct([s.late_ms for s in ok], 0.99):.1f} ms; in flight outside the hub's handler (caller's "
+            f"latency from sending, minus the hub's) p50 {_pct(outside, 0.50):.1f} / p99 {_pct(outside, 0.99):.1f} ms"
+        ),
     )
     return result, by_grid
 
@@ -1195,6 +1207,7 @@ def main() -> int:
         print(f"{r.mode}: garbage-collector pauses in the adapter processes, pooled (warm-up + measured): {r.adapters_gc}")
         print(f"{r.mode}: event-loop lag of the in-process hub (warm-up + measured): {r.loop_lag}")
         print(f"{r.mode}: policy decision memo of the in-process hub: {r.memo}")
+        print(f"{r.mode}: callers' latency beyond the hub's: {r.split}")
         for detail in r.details:
             print(f"{r.mode} error example: {detail}")
     for r in results:
