@@ -33,7 +33,9 @@ labelled experiments (hub SQLite in WAL mode, no policy decision log) that measu
 cost by removing it; ``--pg-url`` puts the hub's databases on PostgreSQL (two fresh
 databases, dropped afterwards). Each mode also reports the in-process hub's event-loop
 lag and its policy decision memo's hits and misses (a miss is a Rego evaluation) in the
-warm-up and in the measured window. Results and analysis: docs/benchmarks.md, "Profile load".
+warm-up and in the measured window, and splits the callers' latency beyond the hub's own
+into the time a request was sent behind its schedule and the time it spent in flight
+outside the hub's handler. Results and analysis: docs/benchmarks.md, "Profile load".
 
     python bench/profile_load.py --persons 5000 --clients 16 --seconds 30 --tls both
 """
