@@ -47,6 +47,7 @@ from pingan.v1 import adapter_pb2, common_pb2, profile_pb2
 _CJK_NAME = re.compile(r"^[\u3400-\u9fff·・]{2,6}$")
 _NAME_HINTS = ("name", "helper", "handler", "worker", "contact", "guardian")
 WITHHELD = "withheld"
+_IDENTITY_FIELDS = frozenset({"name", "sex", "birth_date"})  # read for the header's masked name, sex, age band
 
 
 _Extra = TypeVar("_Extra")
@@ -392,32 +393,36 @@ class ProfileAssembler:
             d = by_dataset.get(record.provenance.dataset)
             if d is None:
                 continue  # an adapter answering for a dataset not asked: ignore, never show
+            decision, header_fields = d.decision, d.header_fields
+            visible = decision.fields if decision.allow else {}
             shown = section.records.add()
             shown.provenance.CopyFrom(record.provenance)
             for f in record.fields:
-                if f.name in d.header_fields:
+                name = f.name  # each read of a message field builds a new str: once per field
+                if name in header_fields:
                     value = value_from_proto(f.value)
                     if isinstance(value, str) and value:
-                        header_values.setdefault(f.name, value)
-                if not d.decision.allow or f.name not in d.decision.fields:
+                        header_values.setdefault(name, value)
+                if name not in visible:
                     continue
-                if f.name in ("name", "sex", "birth_date") and f.name not in identity:
-                    identity[f.name] = value_from_proto(f.value)
+                if name in _IDENTITY_FIELDS and name not in identity:
+                    identity[name] = value_from_proto(f.value)
                 out = shown.fields.add()
                 out.CopyFrom(f)
-                obligation = d.decision.obligations.get(f.name)
-                operator = d.decision.fields.get(f.name)
+                obligation = decision.obligations.get(name)
+                operator = visible[name]
                 if obligation is None and operator:
                     obligation = {"operator": operator}
+                key = f"{d.dataset}.{name}"
                 if obligation is not None:
                     result = mask_field(out, obligation, context=masking)
-                    operators[f"{d.dataset}.{f.name}"] = WITHHELD if result.withheld else result.operator
+                    operators[key] = WITHHELD if result.withheld else result.operator
                     if result.withheld or out.value != f.value:
                         masked = True  # a free-text pass that found nothing leaves the field as stored
                     else:
                         out.masking_operator = ""
                 else:
-                    operators.setdefault(f"{d.dataset}.{f.name}", "")
+                    operators.setdefault(key, "")
             if not shown.fields:
                 del section.records[-1]
         allowed = [d for d in plan.datasets if d.decision.allow]
