@@ -9,6 +9,10 @@ batch is arrival order; a failed commit fails every append of the batch
 
 The same thread issues time-based checkpoints (``CheckpointPolicy.every_seconds``).
 For grpc.aio callers ``await appender.append_async(entry)``.
+
+The commits go to a :class:`Committer`: an :class:`audit.store.AuditLog` itself, or
+an :class:`audit.writer_process.WriterProcess` that runs the log's writer in a child
+process (the hub's choice: see that module for why).
 """
 
 from __future__ import annotations
@@ -16,14 +20,23 @@ from __future__ import annotations
 import asyncio
 import queue
 import threading
+from collections.abc import Sequence
 from concurrent.futures import Future
-from typing import Any, Self
+from typing import Any, Protocol, Self
 
 from audit.entry import Entry
 from audit.errors import StoreError
-from audit.store import AppendResult, AuditLog
+from audit.store import AppendResult, StoredCheckpoint
 
 _STOP = object()
+
+
+class Committer(Protocol):
+    """Where a batch is committed: ``AuditLog`` or ``WriterProcess``."""
+
+    def append_many(self, entries: Sequence[Entry]) -> list[AppendResult]: ...
+
+    def checkpoint_if_due(self) -> StoredCheckpoint | None: ...
 
 
 class _LoopWaiter:
@@ -73,9 +86,9 @@ def drain(q: queue.Queue[Any], first: Any, max_batch: int, stop: object) -> tupl
 
 
 class BatchingAppender:
-    """Thread-safe front of an :class:`AuditLog` that batches concurrent appends."""
+    """Thread-safe front of a :class:`Committer` that batches concurrent appends."""
 
-    def __init__(self, log: AuditLog, *, max_batch: int = 512, tick_seconds: float = 1.0) -> None:
+    def __init__(self, log: Committer, *, max_batch: int = 512, tick_seconds: float = 1.0) -> None:
         self.log = log
         self.max_batch = max_batch
         self.tick_seconds = tick_seconds

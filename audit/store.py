@@ -223,7 +223,7 @@ class AuditLog:
             results, newest, crange = self._append_locked(conn, entries)
         # Only after COMMIT: a rolled-back range or checkpoint is never reused or handed out.
         self._frontier.committed(results[-1].index + 1, crange.pieces)
-        self._remember(newest)
+        self.remember(newest)
         return results
 
     def _append_locked(
@@ -310,7 +310,7 @@ class AuditLog:
                     raise CheckpointError("the log is empty; nothing to checkpoint")
                 root = merkle.tree_root(size, _ConnSource(conn))
                 last = self._sign_locked(conn, size, root, last, _now_us())
-        self._remember(last)
+        self.remember(last)
         return last
 
     def checkpoint_if_due(self) -> StoredCheckpoint | None:
@@ -323,7 +323,7 @@ class AuditLog:
         with self._reader.connect() as conn:
             size = conn.execute(sa.select(head_table.c.size).where(head_table.c.id == 1)).scalar_one()
             last = _latest_checkpoint(conn)
-        self._remember(last)
+        self.remember(last)
         if size == 0 or (last is not None and last.size >= size):
             return None
         if last is not None and _now_us() - last.issued_at_us < self.policy.every_seconds * 1_000_000:
@@ -355,7 +355,7 @@ class AuditLog:
         """The newest checkpoint in the database (a read)."""
         with self._reader.connect() as conn:
             latest = _latest_checkpoint(conn)
-        self._remember(latest)
+        self.remember(latest)
         return latest
 
     def newest_checkpoint(self) -> StoredCheckpoint | None:
@@ -370,7 +370,10 @@ class AuditLog:
         """
         return self._newest
 
-    def _remember(self, checkpoint: StoredCheckpoint | None) -> None:
+    def remember(self, checkpoint: StoredCheckpoint | None) -> None:
+        """Keep ``checkpoint`` as the newest known when it is newer: this instance's own
+        appends and reads call it, and so does :class:`audit.writer_process.WriterProcess`
+        with what its child appended."""
         if checkpoint is None:
             return
         with self._newest_lock:

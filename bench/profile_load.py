@@ -28,14 +28,17 @@ minus the adapter calls on the request's critical path (its Tokenize, if any,
 plus the slowest FetchRecords), timed inside the hub process by wrapping each
 ``DepartmentClient``'s ``fetch``/``tokenize`` (bench instrumentation only; no hub
 code changes). ``--profile`` adds a cProfile of the hub's event-loop thread,
-``--py-spy PREFIX`` a py-spy sample of every hub thread; ``--what-if`` runs one of two
-labelled experiments (hub SQLite in WAL mode, no policy decision log) that measure a
-cost by removing it; ``--pg-url`` puts the hub's databases on PostgreSQL (two fresh
+``--py-spy PREFIX`` a py-spy sample of every hub thread; ``--what-if`` runs one
+labelled experiment (see its help) that measures a cost by removing or changing it;
+``--stages`` times each step of a request in the hub and lists the slowest with when
+they happened; ``--samples-csv FILE`` writes every measured request (caller, send
+time, latency, lateness, hub latency, adapter time); ``--pg-url`` puts the hub's databases on PostgreSQL (two fresh
 databases, dropped afterwards). Each mode also reports the in-process hub's event-loop
 lag and its policy decision memo's hits and misses (a miss is a Rego evaluation) in the
 warm-up and in the measured window, and splits the callers' latency beyond the hub's own
 into the time a request was sent behind its schedule and the time it spent in flight
-outside the hub's handler. Results and analysis: docs/benchmarks.md, "Profile load".
+outside the hub's handler. The hub's CPU per profile includes its audit writer
+process (audit/writer_process.py), also reported on its own. Results and analysis: docs/benchmarks.md, "Profile load".
 
     python bench/profile_load.py --persons 5000 --clients 16 --seconds 30 --tls both
 """
@@ -101,6 +104,7 @@ class Sample:
     detail: str = ""
     unavailable: int = 0  # sections of an answered profile marked unavailable (a department did not answer in time)
     late_ms: float = 0.0  # how long after its scheduled time the request was sent (caller behind, or its loop late)
+    client: int = -1  # which caller sent it
 
 
 # ------------------------------------------------------------------ adapter process
@@ -241,7 +245,7 @@ async def _run_clients(load: CallerLoad) -> list[Sample]:
                 samples.append(
                     Sample(
                         request_id, kind, start - opened, (end - start) * 1000.0, code, detail, unavailable,
-                        (sent - start) * 1000.0,
+                        (sent - start) * 1000.0, index,
                     )
                 )
         finally:
@@ -249,6 +253,26 @@ async def _run_clients(load: CallerLoad) -> list[Sample]:
 
     await asyncio.gather(*(client(i, p) for i, p in enumerate(plans)))
     return samples
+
+
+def _write_samples(path: Path, mode: str, samples: list[Sample], hub_ms: dict[str, float], times: Any) -> None:
+    """One row per measured request (appended; one file may hold several modes)."""
+    import csv
+
+    new = not path.exists()
+    with path.open("a", newline="") as out:
+        writer = csv.writer(out)
+        if new:
+            writer.writerow(
+                ["mode", "client", "started_s", "kind", "code", "latency_ms", "late_ms", "hub_ms", "tokenize_ms", "fetch_ms"]
+            )
+        for s in sorted(samples, key=lambda s: s.started):
+            hub = hub_ms.get(s.request_id)
+            writer.writerow(
+                [mode, s.client, f"{s.started:.4f}", s.kind, s.code, f"{s.latency_ms:.2f}", f"{s.late_ms:.2f}",
+                 "" if hub is None else f"{hub:.2f}", f"{times.tokenize.get(s.request_id, 0.0):.2f}",
+                 f"{times.fetch.get(s.request_id, 0.0):.2f}"]
+            )
 
 
 def _client_process(load: CallerLoad, conn: Any) -> None:
@@ -299,9 +323,18 @@ class StageTimes:
         "audit group commit, thread CPU", "decision-log group commit",
     )
 
+    SLOW_MS = 100.0  # steps at least this long are also listed with when they ended
+
     def __init__(self) -> None:
         self.ms: dict[str, list[float]] = {step: [] for step in self.STEPS}
         self.batch_sizes: list[int] = []
+        self.opened = time.perf_counter()
+        self.slow: list[tuple[float, str, float]] = []  # (seconds since the window opened, step, ms)
+
+    def _add(self, step: str, ms: float) -> None:
+        self.ms[step].append(ms)
+        if ms >= self.SLOW_MS:
+            self.slow.append((time.perf_counter() - self.opened, step, ms))
 
     def instrument(self) -> None:
         from hub.profile.assembly import ProfileAssembler
@@ -319,14 +352,14 @@ class StageTimes:
         )
         from audit.appender import BatchingAppender
 
-        commit, ms, sizes = BatchingAppender._commit, self.ms, self.batch_sizes
+        commit, add, sizes, ms = BatchingAppender._commit, self._add, self.batch_sizes, self.ms
 
         def timed_commit(appender: Any, batch: list[Any]) -> None:  # the appender thread: one group commit
             start, cpu = time.perf_counter(), time.thread_time()
             try:
                 commit(appender, batch)
             finally:
-                ms["audit group commit"].append((time.perf_counter() - start) * 1000.0)
+                add("audit group commit", (time.perf_counter() - start) * 1000.0)
                 ms["audit group commit, thread CPU"].append((time.thread_time() - cpu) * 1000.0)
                 sizes.append(len(batch))
 
@@ -340,20 +373,20 @@ class StageTimes:
             try:
                 decisions(writer, batch)
             finally:
-                ms["decision-log group commit"].append((time.perf_counter() - start) * 1000.0)
+                add("decision-log group commit", (time.perf_counter() - start) * 1000.0)
 
         DecisionLogWriter._commit = timed_decisions  # type: ignore[method-assign]
 
     def _wrap(self, cls: Any, name: str, step_of: Any) -> None:
         method = getattr(cls, name)
-        ms = self.ms
+        add = self._add
 
         async def timed(*args: Any, **kwargs: Any) -> Any:
             start = time.perf_counter()
             try:
                 return await method(*args, **kwargs)
             finally:
-                ms[step_of(args, kwargs)].append((time.perf_counter() - start) * 1000.0)
+                add(step_of(args, kwargs), (time.perf_counter() - start) * 1000.0)
 
         functools.update_wrapper(timed, method)
         setattr(cls, name, timed)
@@ -363,6 +396,8 @@ class StageTimes:
         for values in self.ms.values():
             values.clear()
         self.batch_sizes.clear()
+        self.slow.clear()
+        self.opened = time.perf_counter()
 
     def report(self) -> str:
         rows = ["| step | calls | p50 ms | p90 ms | p99 ms |", "|---|---:|---:|---:|---:|"]
@@ -374,6 +409,14 @@ class StageTimes:
         if self.batch_sizes:
             rows.append(f"entries per group commit: mean {sum(self.batch_sizes) / len(self.batch_sizes):.1f}, "
                         f"max {max(self.batch_sizes)}")
+        if self.slow:
+            # When the slow steps happened: a stall shows as many steps ending together.
+            by_second = collections.Counter(int(t) for t, _, _ in self.slow)
+            rows.append(f"steps of {self.SLOW_MS:.0f} ms or more: {len(self.slow)}; per second of the window "
+                        "(second: count): " + ", ".join(f"{sec}: {n}" for sec, n in sorted(by_second.items())))
+            slowest = sorted(sorted(self.slow, key=lambda x: x[2])[-30:])  # the 30 slowest, in time order
+            rows.append("the 30 slowest steps, by when they ended (seconds into the window):")
+            rows.extend(f"  {t:7.3f} s  {step}  {ms:.1f} ms" for t, step, ms in slowest)
         return "\n".join(rows)
 
 
@@ -630,7 +673,7 @@ class ModeResult:
     overhead_n: int
     profile: str
     details: tuple[str, ...]
-    hub_cpu_ms: float  # CPU time of the hub process per answered profile (warm-up included)
+    hub_cpu_ms: float  # CPU time of the hub processes (and their audit writers) per answered profile (warm-up included)
     adapters_cpu_ms: float  # the same for the adapters' process
     callers_cpu_ms: float  # the same for the callers' process (all three share the machine's cores)
     gc: str  # garbage-collector pauses in the hub process during warm-up and measurement
@@ -638,6 +681,7 @@ class ModeResult:
     loop_lag: str  # how late the in-process hub's event loop ran a 10 ms timer (LoopLag)
     memo: str = ""  # Rego evaluations (decision-memo misses) in the warm-up and the measured window
     split: str = ""  # where the callers' latency goes beyond the hub's own: sent late, or in flight outside it
+    writer_cpu_ms: float = 0.0  # of hub_cpu_ms: the audit writer processes (audit/writer_process.py)
 
 
 class GcPauses:
@@ -707,6 +751,18 @@ def _cpu_seconds(pid: int) -> float:
     except OSError:
         return float("nan")
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _children(pids: list[int]) -> list[int]:
+    """The direct children of ``pids`` (Linux /proc/<pid>/task/<tid>/children)."""
+    out: list[int] = []
+    for pid in pids:
+        for task in Path(f"/proc/{pid}/task").glob("*"):
+            try:
+                out.extend(int(c) for c in (task / "children").read_text().split())
+            except (OSError, ValueError):
+                continue
+    return out
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -812,6 +868,10 @@ def run_mode(
     try:
         checkpoints = (args.checkpoint_every_entries, args.checkpoint_every_seconds)
         config_path = _hub_config(root, keys, ports, tls_dir, urls, checkpoints)
+        if args.what_if == "audit-writer-thread":  # the group commits in a thread of the hub process
+            text = config_path.read_text(encoding="utf-8")
+            assert "\n[audit]\n" in text
+            config_path.write_text(text.replace("\n[audit]\n", '\n[audit]\nwriter = "thread"\n', 1), encoding="utf-8")
         stages = StageTimes() if args.stages else None
         if stages is not None:
             stages.instrument()  # before the servicer is registered: gRPC binds its methods then
@@ -856,7 +916,13 @@ def run_mode(
             ),
             daemon=True,
         )
-        hub_pids = [os.getpid(), *(w.pid for w in workers)]
+        # The hub's CPU includes its audit writer processes (audit/writer_process.py): this
+        # process's writer, and every child of a worker process (its writer).
+        writer_pids = _children([w.pid for w in workers])
+        if runtime.audit_writer is not None and runtime.audit_writer.pid is not None:
+            writer_pids.append(runtime.audit_writer.pid)
+        hub_pids = [os.getpid(), *(w.pid for w in workers), *writer_pids]
+        writer_before = sum(_cpu_seconds(p) for p in writer_pids)
         cpu_before = (sum(_cpu_seconds(p) for p in hub_pids), sum(_cpu_seconds(p) for p in adapters.pids))
         proc.start()
         memo_at: dict[str, tuple[int, int]] = {"start": runtime.pdp.memo_stats}
@@ -878,6 +944,7 @@ def run_mode(
             got = parent.recv() if parent.poll(budget) else "error: clients did not report in time"
         loop.call(lag.stop)
         cpu_after = (sum(_cpu_seconds(p) for p in hub_pids), sum(_cpu_seconds(p) for p in adapters.pids))
+        writer_cpu = sum(_cpu_seconds(p) for p in writer_pids) - writer_before
         memo_at["end"] = runtime.pdp.memo_stats
         adapters_gc = adapters.gc_pauses()
         proc.join(30)
@@ -929,6 +996,8 @@ def run_mode(
             critical.append(path)
             overhead.append(total - path)
             outside.append(s.latency_ms - s.late_ms - total)
+    if args.samples_csv:
+        _write_samples(Path(args.samples_csv), mode, samples, hub_ms, times)
     result = ModeResult(
         mode=mode,
         seconds=args.seconds,
@@ -947,6 +1016,7 @@ def run_mode(
         hub_cpu_ms=(cpu_after[0] - cpu_before[0]) * 1000 / answered,
         adapters_cpu_ms=(cpu_after[1] - cpu_before[1]) * 1000 / answered,
         callers_cpu_ms=callers_cpu * 1000 / answered,
+        writer_cpu_ms=writer_cpu * 1000 / answered,
         gc=gc_pauses.summary(),
         adapters_gc=adapters_gc.summary(),
         loop_lag=lag.summary(),
@@ -1029,6 +1099,11 @@ def main() -> int:
     )
     parser.add_argument("--profile", action="store_true", help="cProfile the hub's event-loop thread")
     parser.add_argument(
+        "--samples-csv",
+        metavar="FILE",
+        help="also write every measured request (caller, send time, latency, lateness, hub latency) to FILE",
+    )
+    parser.add_argument(
         "--py-spy",
         metavar="PREFIX",
         help="also sample the whole hub process (all threads) with py-spy during each measured window; "
@@ -1104,10 +1179,12 @@ def main() -> int:
     )
     parser.add_argument(
         "--what-if",
-        choices=("no-decision-log", "switch-1ms", "switch-0.2ms", "uvloop"),
+        choices=("no-decision-log", "switch-1ms", "switch-0.2ms", "uvloop", "audit-writer-thread"),
         help="experiment, not the shipped configuration: no-decision-log skips writing policy decisions to "
         "the decision-log table (the audit log is unchanged); switch-1ms sets the hub process's GIL switch "
-        "interval to 1 ms (CPython's default is 5 ms). Shows what each costs or gains.",
+        "interval to 1 ms (CPython's default is 5 ms); audit-writer-thread commits the audit log in a thread "
+        "of the hub process ([audit] writer = \"thread\", the default before 2026-11-23). Shows what each costs "
+        "or gains.",
     )
     args = parser.parse_args()
     if args.clients < 1 or args.seconds <= 0 or args.rate < 0 or not 10 <= args.persons <= 200_000:
@@ -1210,6 +1287,7 @@ def main() -> int:
         print(f"{r.mode}: event-loop lag of the in-process hub (warm-up + measured): {r.loop_lag}")
         print(f"{r.mode}: policy decision memo of the in-process hub: {r.memo}")
         print(f"{r.mode}: callers' latency beyond the hub's: {r.split}")
+        print(f"{r.mode}: of the hub's CPU per profile, its audit writer process(es): {r.writer_cpu_ms:.1f} ms")
         for detail in r.details:
             print(f"{r.mode} error example: {detail}")
     for r in results:

@@ -67,6 +67,7 @@ class AuditSection:
     url: StrictStr | None = None
     checkpoint_every_entries: PosInt = 256
     checkpoint_every_seconds: PosFloat = 10.0
+    writer: Literal["process", "thread"] = "process"
     sealing_key_file: FilePath | None = None
     sealing_key_env: StrictStr | None = None
 

@@ -28,6 +28,7 @@ from audit.entry import IdentityMergeEntry, IdentitySplitEntry, PolicyChangeEntr
 from audit.sealed import Keyring
 from audit.service import add_to_server as add_audit_service
 from audit.store import AuditLog, CheckpointPolicy, EntryFilter
+from audit.writer_process import WriterProcess
 from hub.alerts.feed import AlertFeed
 from hub.auth.caller import Caller
 from hub.auth.gate import CallerGate
@@ -170,8 +171,10 @@ class HubRuntime:
             signer=signer,
             policy=CheckpointPolicy(config.audit.checkpoint_every_entries, config.audit.checkpoint_every_seconds),
         )
+        # Group commits run in a child process unless configured otherwise (audit/writer_process.py).
+        self.audit_writer = WriterProcess(self.audit_log) if config.audit.writer == "process" else None
         keyring = self._keyring()
-        self.recorder = AuditRecorder(self.audit_log, BatchingAppender(self.audit_log), keyring)
+        self.recorder = AuditRecorder(self.audit_log, BatchingAppender(self.audit_writer or self.audit_log), keyring)
         self.admin = _AuditedAdministration(admin, self.recorder)
         # masking
         pseudonym = load_key_bytes(
@@ -293,6 +296,8 @@ class HubRuntime:
             await asyncio.to_thread(self.identity.load)
         except IdentityError as exc:  # lookups report it; the rest of the hub can serve
             log.warning("identity index not loaded: %s", exc)
+        if self.audit_writer is not None:  # no audit log, no service: fail at start, not per request
+            await asyncio.to_thread(self.audit_writer.wait_ready)
         credentials = self._channel_credentials()
         self.clients = {
             a.name: DepartmentClient(
@@ -387,6 +392,8 @@ class HubRuntime:
             await client.close()
         self.clients = {}
         self.recorder.close()
+        if self.audit_writer is not None:
+            self.audit_writer.close()
         self.decision_log.close()
         self.audit_log.close()
         heap.release()

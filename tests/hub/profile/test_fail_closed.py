@@ -86,3 +86,34 @@ def test_decision_log_unwritable_means_unavailable_nothing_fetched_and_audited(d
             conn.execute(sa.text("ALTER TABLE policy_decision_log_away RENAME TO policy_decision_log"))
     assert deployment.profile("grid_worker", person_id=home.person_id).sections
     assert fetches() > before
+
+
+def test_a_killed_audit_writer_fails_closed_and_the_hub_recovers(deployment) -> None:  # type: ignore[no-untyped-def]
+    """The hub's group commits run in a child process (audit/writer_process.py). Killed
+    between requests, the next request's intent append finds it gone: UNAVAILABLE, no
+    department asked for anything; the request after that gets a new writer."""
+    import os
+    import signal
+
+    home = deployment.home
+    writer = deployment.runtime.audit_writer
+    assert writer is not None and writer.pid not in (None, os.getpid())  # the shipped default
+    assert deployment.profile("grid_worker", person_id=home.person_id).sections
+
+    def fetches() -> int:
+        return sum(
+            1 for a in deployment.adapters.values() for e in a.state.access_entries() if e["rpc"] == "FetchRecords"
+        )
+
+    before, size, killed = fetches(), deployment.audit_size(), writer.pid
+    os.kill(killed, signal.SIGKILL)
+    with pytest.raises(grpc.RpcError) as info:
+        deployment.profile("grid_worker", person_id=home.person_id)
+    assert info.value.code() == grpc.StatusCode.UNAVAILABLE
+    assert "audit" in (info.value.details() or "") and "Traceback" not in (info.value.details() or "")
+    assert fetches() == before  # the intent was not stored, so nothing was fetched
+    response = deployment.profile("grid_worker", person_id=home.person_id)
+    assert response.sections and response.audit.request_id
+    assert writer.pid not in (None, killed)
+    assert fetches() > before
+    assert deployment.audit_size() >= size + 2  # intent and access of the served request
