@@ -15,6 +15,7 @@ evaluates under a proposed version.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections.abc import Callable, Iterable, Sequence
@@ -169,11 +170,24 @@ def _evaluate_rego(
         if cached is not UNDEFINED:
             return cached
     if memo_only:
-        raise MemoMiss(f"{entrypoint}: not in the decision memo")
+        fill = functools.partial(_fill_memo, policy, entrypoint, given, memo)
+        raise MemoMiss(f"{entrypoint}: not in the decision memo", (fill,))
     value = policy.rego.evaluate(entrypoint, given)
     if memo is not None and key is not None and value is not UNDEFINED:
         memo.put(key, value)
     return value
+
+
+def _fill_memo(policy: CompiledPolicy, entrypoint: str, given: dict[str, Any], memo: DecisionMemo | None) -> bool:
+    """Evaluate one decision a ``memo_only`` caller missed into the memo (run off the event
+    loop); whether it is stored there now. An engine error is left for the caller's full
+    decision to meet again, and report, as a deny."""
+    if memo is None:
+        return False
+    try:
+        return _evaluate_rego(policy, entrypoint, given, memo) is not UNDEFINED
+    except EngineError:
+        return False
 
 
 def evaluate_section(
@@ -437,10 +451,14 @@ class PolicyDecisionPoint:
         queued, when any decision would need a Rego evaluation.
         """
         policy = self._policy
-        inputs = self._inputs(policy, header, HEADER_KIND)
-        head = evaluate_header(policy, inputs, self._memo, memo_only=memo_only)
-        records = [DecisionRecord(inputs, head.allow, header_outcome(head), policy.hash, policy.engine)]
-        decisions = [self._section(policy, req, records, memo_only) for req in requests]
+        try:
+            inputs = self._inputs(policy, header, HEADER_KIND)
+            head = evaluate_header(policy, inputs, self._memo, memo_only=memo_only)
+            records = [DecisionRecord(inputs, head.allow, header_outcome(head), policy.hash, policy.engine)]
+            decisions = [self._section(policy, req, records, memo_only) for req in requests]
+        except MemoMiss:  # memo_only: raise again with every missing evaluation of the profile
+            self._all_in_memo(policy, requests, header)
+            raise
         if memo_only:  # logged once every section is decided (a MemoMiss above: decided again, logged then)
             for req, record, decision in zip(requests, records[1:], decisions, strict=True):
                 _log_deny(req, record.inputs, decision)
@@ -459,6 +477,25 @@ class PolicyDecisionPoint:
         else:
             done.set_exception(PolicyError(_UNRECORDED))
         return decisions, head, done
+
+    def _all_in_memo(
+        self, policy: CompiledPolicy, requests: Sequence[SectionRequest], header: HeaderRequest
+    ) -> None:
+        """Raise one :class:`MemoMiss` carrying every missing evaluation of the profile (the
+        header's and each section's), so the caller fills them all in one hop off the loop.
+        Only after a first miss: the hit path decides each section once."""
+        fills: list[Callable[[], bool]] = []
+        try:
+            evaluate_header(policy, self._inputs(policy, header, HEADER_KIND), self._memo, memo_only=True)
+        except MemoMiss as miss:
+            fills.extend(miss.fills)
+        for req in requests:
+            try:
+                evaluate_section(policy, self._inputs(policy, req, SECTION), self._memo, memo_only=True)
+            except MemoMiss as miss:
+                fills.extend(miss.fills)
+        if fills:
+            raise MemoMiss(f"{len(fills)} decision(s) of this profile not in the decision memo", tuple(fills))
 
     def _section(
         self, policy: CompiledPolicy, req: SectionRequest, records: list[DecisionRecord], memo_only: bool = False

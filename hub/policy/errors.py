@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 
@@ -43,8 +44,15 @@ class MemoMiss(PolicyError):
     """A decision asked for from the memo only needs a Rego evaluation (``memo_only=True``).
 
     Raised before anything is recorded, so the caller can decide the same request again
-    where an evaluation may block: off the event loop (hub.profile.assembly).
+    where an evaluation may block: off the event loop (hub.profile.assembly). ``fills``
+    are the missing evaluations, one callable each: run off the loop, each evaluates its
+    decision into the memo and returns whether it is stored there (an engine error or an
+    undefined output is not), so the caller can then decide again from the memo alone.
     """
+
+    def __init__(self, message: str, fills: tuple[Callable[[], bool], ...] = ()) -> None:
+        super().__init__(message)
+        self.fills = fills
 
 
 class AdministrationError(PolicyError):

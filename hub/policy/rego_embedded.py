@@ -48,6 +48,27 @@ def _interpreter(modules: Mapping[str, str]) -> regopy.Interpreter:
     return interp
 
 
+def _input_term(given: Mapping[str, Any]) -> str | None:
+    """The input as one JSON text for ``set_input_term``, or ``None`` to build it node by node.
+
+    Why: regopy calls rego-cpp through ctypes, which releases the GIL around every call,
+    and ``regopy.Input`` makes one call per value of the input. In a worker thread beside
+    a busy event loop every one of those calls waits to win the GIL back (up to the 5 ms
+    switch interval): one decision took 1.1 s instead of 7 ms, against 33 ms with the
+    input passed as one term (docs/benchmarks.md, "Profile load"). regopy 1.5 keeps the
+    escapes of a term's strings literally (``"a\\tb"`` is four characters to it, ``"\\u793e"``
+    six), so the text is written with ``ensure_ascii=False`` and an input whose text still
+    needs an escape (a quote, a backslash, a control character) is built node by node, as
+    every input was before; the hub's own inputs (ids, paths, purposes, field names) never
+    need one.
+    """
+    try:
+        term = json.dumps(given, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    except (TypeError, ValueError):
+        return None
+    return None if "\\" in term else term
+
+
 def _value(out: Any) -> Any:
     if not out.ok():
         raise EngineError("regopy could not evaluate the policy (runtime error)")
@@ -78,12 +99,18 @@ class EmbeddedRego:
     def evaluate(self, entrypoint: str, input: Mapping[str, Any]) -> Any:
         if entrypoint not in ENTRYPOINTS:
             raise EngineError(f"unknown entrypoint {entrypoint!r}")
+        term = _input_term(input)
         with self._lock:
             try:
-                self._interp.set_input(regopy.Input(dict(input)))
+                if term is not None:
+                    self._interp.set_input_term(term)
+                else:
+                    self._interp.set_input(regopy.Input(dict(input)))
                 out = self._interp.query_bundle_entrypoint(self._compiled, f"{_PKG_PATH}/{entrypoint}")
             except regopy.RegoError as exc:
                 raise EngineError(f"regopy error: {str(exc).splitlines()[0][:200]}") from None
+            except ValueError:  # regopy 1.5 renders a string with a quote or control character unescaped
+                raise EngineError("regopy could not render the policy's output (a string it cannot escape)") from None
             return _value(out)
 
     def run_tests(self) -> list[TestOutcome]:

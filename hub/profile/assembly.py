@@ -141,6 +141,11 @@ def _schemas(described: adapter_pb2.DescribeResponse) -> dict[str, DatasetSchema
     }
 
 
+def _fill_all(fills: Sequence[Callable[[], bool]]) -> bool:
+    """Run every fill (each evaluates one decision into the memo); whether all are stored."""
+    return all([fill() for fill in fills])
+
+
 class ProfileAssembler:
     """Decides, fetches and masks; stateless per request, shared by all requests."""
 
@@ -184,8 +189,8 @@ class ProfileAssembler:
         if self._inline_reads is not None and self._inline_reads():
             try:
                 first = self._read_and_decide(asked, read, memo_only=True)
-            except MemoMiss:  # a Rego evaluation (native code, or a call to OPA): not on the loop
-                first = await asyncio.to_thread(self._read_and_decide, asked, read)
+            except MemoMiss as miss:  # a Rego evaluation (native code, or a call to OPA): not on the loop
+                first = await self._decide_after_filling(asked, read, miss)
         else:
             first = await asyncio.to_thread(self._read_and_decide, asked, read)
         if first.decided is not None:
@@ -198,6 +203,23 @@ class ProfileAssembler:
         described = {d: k if k is not None else next(answers) for d, k in zip(departments, known, strict=True)}
         plans, header, recorded = await asyncio.to_thread(self._decide, asked, first.person, first.records, described)
         return Planned(first.person, plans, header, first.extra, recorded)
+
+    async def _decide_after_filling(
+        self, asked: PlanRequest, read: Callable[[], tuple[PersonInfo, Sequence[RecordRef], _Extra]], miss: MemoMiss
+    ) -> _FirstHop[_Extra]:
+        """Evaluate only the missing decisions in a worker thread, then decide on the loop
+        from the memo. The thread does little but the evaluations: every time a worker
+        thread takes the GIL back from the busy loop it can wait a switch interval (5 ms),
+        so a whole plan step in a thread took 150-280 ms under load (docs/benchmarks.md).
+        When a decision cannot be memoised (engine error, undefined output, no memo) or is
+        gone again (another policy version activated meanwhile), the whole step runs in
+        the thread, as it decides (and reports) those."""
+        if miss.fills and await asyncio.to_thread(_fill_all, miss.fills):
+            try:
+                return self._read_and_decide(asked, read, memo_only=True)
+            except MemoMiss:
+                pass
+        return await asyncio.to_thread(self._read_and_decide, asked, read)
 
     def _read_and_decide(
         self,

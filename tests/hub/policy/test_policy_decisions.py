@@ -331,3 +331,101 @@ def test_memo_only_refuses_to_evaluate_and_records_nothing(pdp: PolicyDecisionPo
     assert recorded_again.result(0) is None and len(batches) == 2 and len(evaluations) == 3
     assert again == sections and head_again == head
     assert [r.inputs.kind for r in batches[1]] == ["header", "section", "section"]
+
+
+def test_a_memo_miss_carries_every_missing_evaluation_of_the_profile(pdp: PolicyDecisionPoint) -> None:
+    """After a first miss the whole profile is looked up again, so MemoMiss carries one fill
+    per missing decision (header and sections): run where blocking is fine, they evaluate
+    each decision once into the memo and record nothing, and the profile is then decided
+    from the memo alone, as a normal decision would have decided it."""
+    from hub.policy.errors import EngineError, MemoMiss
+
+    header = HeaderRequest(Subject("gw-1", "grid_office", ("grid_worker",)), GRID, (), "routine_visit")
+    reqs = [section("gw-1", ("grid_worker",), "civil_affairs", CIVIL), section("gw-1", ("grid_worker",), "health", HEALTH)]
+    batches: list[list[DecisionRecord]] = []
+    pdp._recorder = batches.append
+    evaluations: list[str] = []
+    evaluate = pdp.policy.rego.evaluate
+
+    def counted(entrypoint: str, given: Any) -> Any:
+        evaluations.append(entrypoint)
+        return evaluate(entrypoint, given)
+
+    pdp.policy.rego.evaluate = counted  # type: ignore[method-assign]
+    with pytest.raises(MemoMiss) as info:
+        pdp.decide_profile_deferred(reqs, header, memo_only=True)
+    assert len(info.value.fills) == 3 and evaluations == [] and batches == []
+    assert all(fill() for fill in info.value.fills)
+    assert sorted(evaluations) == ["decision", "decision", "header"] and batches == []
+    assert pdp.memo_stats[1] == 3  # each fill is a real evaluation: counted as a miss
+    sections, head, recorded = pdp.decide_profile_deferred(reqs, header, memo_only=True)
+    assert recorded.result(0) is None and len(batches) == 1 and len(evaluations) == 3
+    pdp._memo = type(pdp._memo)(100)  # a cold memo: the same profile decided the normal way
+    normal, normal_head, _ = pdp.decide_profile_deferred(reqs, header)
+    assert normal == sections and normal_head == head
+
+    # a decision the engine cannot make is not memoised: its fill says so, and the caller
+    # decides the normal way (where the error becomes a deny with its reason)
+    def broken(entrypoint: str, given: Any) -> Any:
+        raise EngineError("engine down")
+
+    pdp._memo = type(pdp._memo)(100)
+    pdp.policy.rego.evaluate = broken  # type: ignore[method-assign]
+    with pytest.raises(MemoMiss) as info:
+        pdp.decide_profile_deferred(reqs, header, memo_only=True)
+    assert [fill() for fill in info.value.fills] == [False, False, False] and len(pdp._memo) == 0
+
+
+@pytest.mark.parametrize(
+    "name", ["diagnosis", "诊断结果", "€𝄞", 'say "hi"', "back\\slash", "tab\there", "bell\x07"]
+)
+def test_the_embedded_engine_decides_as_opa_whatever_the_text(policy_bundle: PolicyBundle, opa_server: Any, name: str) -> None:
+    """regopy gets the input as one JSON term (hub/policy/rego_embedded.py: one ctypes call,
+    not one per value), except when a string needs an escape, which regopy would keep
+    literally: then node by node. Either way the output is OPA's, for the same input."""
+    from hub.policy import rego_embedded
+    from hub.policy.rego_embedded import EmbeddedRego
+    from hub.policy.rego_opa import OpaRego, client_for
+
+    fields = (FieldInfo(name, "health", 2), FieldInfo("follow_up_date", "health", 3, "date"), FieldInfo("name", "identity", 2))
+    embedded = compile_policy(policy_bundle, EmbeddedRego, ASSIGNMENTS)
+    opa = compile_policy(policy_bundle, lambda b: OpaRego(b, client_for(opa_server.url)), ASSIGNMENTS)
+    given: list[Any] = []
+    evaluate = embedded.rego.evaluate
+
+    def captured(entrypoint: str, value: Any) -> Any:
+        given.append((entrypoint, value))
+        return evaluate(entrypoint, value)
+
+    embedded.rego.evaluate = captured  # type: ignore[method-assign]
+    for roles, user in ((("grid_worker",), "gw-1"), (("health_worker",), "hw-1")):
+        req = section(user, roles, "health", fields, groups=("elderly_alone",))
+        PolicyDecisionPoint(embedded).decide(req)
+    embedded.rego.evaluate = evaluate  # type: ignore[method-assign]
+    assert given
+    interp = embedded.rego._interp
+    terms: list[str] = []
+    set_term = interp.set_input_term
+    interp.set_input_term = lambda term: (terms.append(term), set_term(term))[1]  # type: ignore[method-assign]
+    needs_escape = any(c in name for c in '"\\') or any(ord(c) < 0x20 for c in name)
+    try:
+        for entrypoint, value in given:
+            if needs_escape:
+                # regopy cannot render such a string in its output (its own JSON is then
+                # invalid): an engine error, which the decision point turns into a deny with
+                # its reason, never another exception
+                try:
+                    ours = embedded.rego.evaluate(entrypoint, value)
+                except EngineError as exc:
+                    assert "render" in str(exc)
+                    continue
+            else:
+                ours = embedded.rego.evaluate(entrypoint, value)
+            assert ours == opa.rego.evaluate(entrypoint, value)
+            assert name in str(ours)  # the field is named in the output: its text survived
+    finally:
+        interp.set_input_term = set_term  # type: ignore[method-assign]
+        embedded.rego.close()
+        opa.rego.close()
+    assert (rego_embedded._input_term(given[0][1]) is None) == needs_escape
+    assert len(terms) == (0 if needs_escape else len(given))

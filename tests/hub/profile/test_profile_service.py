@@ -308,15 +308,30 @@ def test_a_decision_not_in_the_memo_is_evaluated_off_the_event_loop(deployment) 
         threads.append(threading.current_thread().name)
         return evaluate(entrypoint, given)
 
+    index = runtime.identity
+    records_of = index.records_of
+    read_on: list[str] = []
+
+    def reading(person_id: str) -> object:
+        read_on.append(threading.current_thread().name)
+        return records_of(person_id)
+
     memo, runtime.pdp._memo = runtime.pdp._memo, DecisionMemo(1000)  # cold: every decision needs Rego
     rego.evaluate = watched
+    index.records_of = reading  # type: ignore[method-assign]
     try:
         first = deployment.profile("grid_worker", person_id=deployment.home.person_id)
         assert threads and deployment.loop.thread.name not in threads
         evaluated = len(threads)
+        # each missing decision evaluated once (each is one memo entry now), all in one
+        # worker-thread hop; the step itself (reads included) ran on the loop, before and
+        # after that hop
+        assert evaluated == len(runtime.pdp._memo) and len(set(threads)) == 1
+        assert read_on == [deployment.loop.thread.name] * 2
         again = deployment.profile("grid_worker", person_id=deployment.home.person_id)
         assert len(threads) == evaluated  # from the memo: no evaluation, on no thread
     finally:
         rego.evaluate = evaluate
+        index.records_of = records_of  # type: ignore[method-assign]
         runtime.pdp._memo = memo
     assert [(s.department, s.outcome) for s in again.sections] == [(s.department, s.outcome) for s in first.sections]
