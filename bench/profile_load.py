@@ -1079,9 +1079,18 @@ def _apply_what_if(what_if: str | None) -> None:
 
         asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     if what_if == "no-decision-log":
+        from concurrent.futures import Future
+
         from hub.policy.decision_point import PolicyDecisionPoint
+        from hub.policy.group_commit import DecisionLogWriter
+
+        def recorded(self: Any, records: Any) -> Future[None]:  # as if committed at once
+            done: Future[None] = Future()
+            done.set_result(None)
+            return done
 
         PolicyDecisionPoint._record = lambda self, records: True  # type: ignore[method-assign]
+        DecisionLogWriter.submit = recorded  # type: ignore[method-assign]  # the profile's deferred path
 
 
 def main() -> int:

@@ -54,8 +54,8 @@ def _input_term(given: Mapping[str, Any]) -> str | None:
     Why: regopy calls rego-cpp through ctypes, which releases the GIL around every call,
     and ``regopy.Input`` makes one call per value of the input. In a worker thread beside
     a busy event loop every one of those calls waits to win the GIL back (up to the 5 ms
-    switch interval): one decision took 1.1 s instead of 7 ms, against 33 ms with the
-    input passed as one term (docs/benchmarks.md, "Profile load"). regopy 1.5 keeps the
+    switch interval): one decision took 1.1 s instead of 6.5 ms, against 23 ms with the
+    input passed as one term (bench/rego_input.py; docs/benchmarks.md, "Profile load"). regopy 1.5 keeps the
     escapes of a term's strings literally (``"a\\tb"`` is four characters to it, ``"\\u793e"``
     six), so the text is written with ``ensure_ascii=False`` and an input whose text still
     needs an escape (a quote, a backslash, a control character) is built node by node, as
