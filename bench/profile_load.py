@@ -37,8 +37,8 @@ databases, dropped afterwards). Each mode also reports the in-process hub's even
 lag and its policy decision memo's hits and misses (a miss is a Rego evaluation) in the
 warm-up and in the measured window, and splits the callers' latency beyond the hub's own
 into the time a request was sent behind its schedule and the time it spent in flight
-outside the hub's handler. The hub's CPU per profile includes its audit writer
-process (audit/writer_process.py), also reported on its own. Results and analysis: docs/benchmarks.md, "Profile load".
+outside the hub's handler. The hub's CPU per profile includes its writer processes
+(audit log and decision log), also reported on their own. Results and analysis: docs/benchmarks.md, "Profile load".
 
     python bench/profile_load.py --persons 5000 --clients 16 --seconds 30 --tls both
 """
@@ -681,7 +681,7 @@ class ModeResult:
     loop_lag: str  # how late the in-process hub's event loop ran a 10 ms timer (LoopLag)
     memo: str = ""  # Rego evaluations (decision-memo misses) in the warm-up and the measured window
     split: str = ""  # where the callers' latency goes beyond the hub's own: sent late, or in flight outside it
-    writer_cpu_ms: float = 0.0  # of hub_cpu_ms: the audit writer processes (audit/writer_process.py)
+    writer_cpu_ms: float = 0.0  # of hub_cpu_ms: the writer processes (audit log, decision log)
 
 
 class GcPauses:
@@ -868,10 +868,13 @@ def run_mode(
     try:
         checkpoints = (args.checkpoint_every_entries, args.checkpoint_every_seconds)
         config_path = _hub_config(root, keys, ports, tls_dir, urls, checkpoints)
-        if args.what_if == "audit-writer-thread":  # the group commits in a thread of the hub process
+        thread_writer = {"audit-writer-thread": ("[audit]", 'writer = "thread"'),
+                         "decision-log-thread": ("[policy]", 'decision_log_writer = "thread"')}.get(args.what_if or "")
+        if thread_writer is not None:  # those group commits in a thread of the hub process
+            section, key = thread_writer
             text = config_path.read_text(encoding="utf-8")
-            assert "\n[audit]\n" in text
-            config_path.write_text(text.replace("\n[audit]\n", '\n[audit]\nwriter = "thread"\n', 1), encoding="utf-8")
+            assert f"\n{section}\n" in text
+            config_path.write_text(text.replace(f"\n{section}\n", f"\n{section}\n{key}\n", 1), encoding="utf-8")
         stages = StageTimes() if args.stages else None
         if stages is not None:
             stages.instrument()  # before the servicer is registered: gRPC binds its methods then
@@ -916,11 +919,12 @@ def run_mode(
             ),
             daemon=True,
         )
-        # The hub's CPU includes its audit writer processes (audit/writer_process.py): this
-        # process's writer, and every child of a worker process (its writer).
+        # The hub's CPU includes its writer processes (audit/writer_process.py,
+        # hub/policy/decision_log_process.py): this process's, and every child of a worker.
         writer_pids = _children([w.pid for w in workers])
-        if runtime.audit_writer is not None and runtime.audit_writer.pid is not None:
-            writer_pids.append(runtime.audit_writer.pid)
+        for child in (runtime.audit_writer, runtime.decision_log_process):
+            if child is not None and child.pid is not None:
+                writer_pids.append(child.pid)
         hub_pids = [os.getpid(), *(w.pid for w in workers), *writer_pids]
         writer_before = sum(_cpu_seconds(p) for p in writer_pids)
         cpu_before = (sum(_cpu_seconds(p) for p in hub_pids), sum(_cpu_seconds(p) for p in adapters.pids))
@@ -1188,12 +1192,12 @@ def main() -> int:
     )
     parser.add_argument(
         "--what-if",
-        choices=("no-decision-log", "switch-1ms", "switch-0.2ms", "uvloop", "audit-writer-thread"),
+        choices=("no-decision-log", "switch-1ms", "switch-0.2ms", "uvloop", "audit-writer-thread", "decision-log-thread"),
         help="experiment, not the shipped configuration: no-decision-log skips writing policy decisions to "
         "the decision-log table (the audit log is unchanged); switch-1ms sets the hub process's GIL switch "
         "interval to 1 ms (CPython's default is 5 ms); audit-writer-thread commits the audit log in a thread "
-        "of the hub process ([audit] writer = \"thread\", the default before 2026-11-23). Shows what each costs "
-        "or gains.",
+        "of the hub process ([audit] writer = \"thread\", the default before 2026-11-23); decision-log-thread "
+        "likewise the decision log ([policy] decision_log_writer = \"thread\"). Shows what each costs or gains.",
     )
     args = parser.parse_args()
     if args.clients < 1 or args.seconds <= 0 or args.rate < 0 or not 10 <= args.persons <= 200_000:
@@ -1296,7 +1300,7 @@ def main() -> int:
         print(f"{r.mode}: event-loop lag of the in-process hub (warm-up + measured): {r.loop_lag}")
         print(f"{r.mode}: policy decision memo of the in-process hub: {r.memo}")
         print(f"{r.mode}: callers' latency beyond the hub's: {r.split}")
-        print(f"{r.mode}: of the hub's CPU per profile, its audit writer process(es): {r.writer_cpu_ms:.1f} ms")
+        print(f"{r.mode}: of the hub's CPU per profile, its writer processes (audit log, decision log): {r.writer_cpu_ms:.1f} ms")
         for detail in r.details:
             print(f"{r.mode} error example: {detail}")
     for r in results:

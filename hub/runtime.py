@@ -46,6 +46,7 @@ from hub.policy.admin_service import PolicyAdminService
 from hub.policy.admin_service import add_to_server as add_policy_service
 from hub.policy.administration import PolicyAdministration
 from hub.policy.bundle import PolicyBundle, default_policy_dir
+from hub.policy.decision_log_process import DecisionLogProcess
 from hub.policy.decision_point import PolicyDecisionPoint
 from hub.policy.group_commit import DecisionLogWriter
 from hub.policy.model import Subject
@@ -158,7 +159,11 @@ class HubRuntime:
         if self.policy_store.active() is None:
             policies = config.policy.policies_dir or default_policy_dir()
             admin.bootstrap(PolicyBundle.from_directory(policies), by="hub-bootstrap")
-        self.decision_log = DecisionLogWriter(self.policy_store)
+        # Decision-log commits in a child process unless configured otherwise (hub/policy/decision_log_process.py).
+        self.decision_log_process = (
+            DecisionLogProcess(config.database.url) if config.policy.decision_log_writer == "process" else None
+        )
+        self.decision_log = DecisionLogWriter(self.decision_log_process or self.policy_store)
         self.pdp = PolicyDecisionPoint(
             admin.load_active(), recorder=self.decision_log, memo_size=config.policy.memo_entries
         )
@@ -298,6 +303,8 @@ class HubRuntime:
             log.warning("identity index not loaded: %s", exc)
         if self.audit_writer is not None:  # no audit log, no service: fail at start, not per request
             await asyncio.to_thread(self.audit_writer.wait_ready)
+        if self.decision_log_process is not None:  # likewise the decision log
+            await asyncio.to_thread(self.decision_log_process.wait_ready)
         credentials = self._channel_credentials()
         self.clients = {
             a.name: DepartmentClient(
@@ -395,6 +402,8 @@ class HubRuntime:
         if self.audit_writer is not None:
             self.audit_writer.close()
         self.decision_log.close()
+        if self.decision_log_process is not None:
+            self.decision_log_process.close()
         self.audit_log.close()
         heap.release()
 

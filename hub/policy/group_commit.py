@@ -16,19 +16,26 @@ import queue
 import threading
 from collections.abc import Sequence
 from concurrent.futures import Future
+from typing import Protocol
 
 from audit.appender import drain
 from hub.policy.decision_point import DecisionRecord
 from hub.policy.errors import PolicyError
-from hub.policy.store import PolicyStore
 
 _STOP = object()
+
+
+class DecisionSink(Protocol):
+    """Where a batch is written: a :class:`hub.policy.store.PolicyStore`, or a
+    :class:`hub.policy.decision_log_process.DecisionLogProcess` (its writes in a child)."""
+
+    def record(self, records: Sequence[DecisionRecord]) -> None: ...
 
 
 class DecisionLogWriter:
     """A callable recorder for :class:`PolicyDecisionPoint` that batches concurrent calls."""
 
-    def __init__(self, store: PolicyStore, *, max_batch: int = 1024, timeout: float = 30.0) -> None:
+    def __init__(self, store: DecisionSink, *, max_batch: int = 1024, timeout: float = 30.0) -> None:
         self._store = store
         self._max_batch = max_batch
         self._timeout = timeout

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from hub.policy.bundle import PolicyBundle
 from hub.policy.compiled import compile_policy
+from hub.policy.decision_log_process import DecisionLogProcess
 from hub.policy.decision_point import PolicyDecisionPoint
 from hub.policy.group_commit import DecisionLogWriter
 from hub.policy.jurisdiction import RoleAssignment
@@ -32,13 +33,18 @@ def _request(n: int) -> SectionRequest:
     )
 
 
-@pytest.fixture()
-def store_and_pdp(database_url: str, policy_bundle: PolicyBundle) -> Any:
+@pytest.fixture(params=["thread", "process"])
+def store_and_pdp(request: pytest.FixtureRequest, database_url: str, policy_bundle: PolicyBundle) -> Any:
+    """The writer commits in its own thread, or hands each batch to a child process
+    (hub/policy/decision_log_process.py, the hub's default): the same guarantees."""
     store = PolicyStore.connect(database_url)
     policy = compile_policy(policy_bundle, EmbeddedRego, (RoleAssignment("gw-1", "grid_worker", GRID),))
-    writer = DecisionLogWriter(store)
+    child = DecisionLogProcess(database_url) if request.param == "process" else None
+    writer = DecisionLogWriter(child or store)
     yield store, PolicyDecisionPoint(policy, recorder=writer, memo_size=0), writer
     writer.close()
+    if child is not None:
+        child.close()
     policy.rego.close()
 
 
@@ -90,3 +96,51 @@ def test_deferred_profile_decisions_complete_when_committed_and_fail_with_the_co
     _, _, recorded = pdp.decide_profile_deferred([_request(8)], header)
     with pytest.raises(PolicyError, match="decision log write failed"):
         recorded.result(10)
+
+
+def test_a_killed_decision_log_process_fails_its_batch_and_the_next_batch_gets_a_new_one(
+    database_url: str, policy_bundle: PolicyBundle
+) -> None:
+    import os
+    import signal
+
+    from hub.policy.errors import PolicyError
+
+    store = PolicyStore.connect(database_url)
+    policy = compile_policy(policy_bundle, EmbeddedRego, (RoleAssignment("gw-1", "grid_worker", GRID),))
+    with DecisionLogProcess(database_url) as child:
+        writer = DecisionLogWriter(child)
+        pdp = PolicyDecisionPoint(policy, recorder=writer, memo_size=0)
+        try:
+            assert pdp.decide(_request(1)).allow
+            first = child.pid
+            assert first is not None and first != os.getpid()
+            os.kill(first, signal.SIGKILL)
+            denied = pdp.decide(_request(2))  # its batch went to the dead child: not recorded, not given
+            assert not denied.allow and denied.reasons == ("the decision could not be recorded",)
+            assert pdp.decide(_request(3)).allow
+            assert child.pid not in (None, first)
+        finally:
+            writer.close()
+    with store.session() as s:
+        assert sorted(s.scalars(sa.select(PolicyDecisionLogRow.request_id)).all()) == ["req-000001", "req-000003"]
+    with pytest.raises(PolicyError, match="closed"):
+        child.wait_ready()
+    policy.rego.close()
+
+
+def test_a_decision_log_that_cannot_be_read_stops_the_child_at_start(tmp_path: Any) -> None:
+    from hub.policy.errors import PolicyError
+
+    url = f"sqlite:///{tmp_path / 'hub.db'}"
+    PolicyStore.connect(url).engine.dispose()
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("ALTER TABLE policy_decision_log RENAME TO policy_decision_log_away"))
+    engine.dispose()
+    child = DecisionLogProcess(url)
+    try:
+        with pytest.raises(PolicyError, match="could not start: .*policy_decision_log"):
+            child.wait_ready()
+    finally:
+        child.close()
