@@ -210,7 +210,8 @@ class ProfileAssembler:
         """Evaluate only the missing decisions in a worker thread, then decide on the loop
         from the memo. The thread does little but the evaluations: every time a worker
         thread takes the GIL back from the busy loop it can wait a switch interval (5 ms),
-        so a whole plan step in a thread took 150-280 ms under load (docs/benchmarks.md).
+        and both the step's Python and regopy's ctypes calls give it up often (a plan step
+        with misses took 150-470 ms under load; docs/benchmarks.md, hub/policy/rego_embedded.py).
         When a decision cannot be memoised (engine error, undefined output, no memo) or is
         gone again (another policy version activated meanwhile), the whole step runs in
         the thread, as it decides (and reports) those."""
