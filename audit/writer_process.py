@@ -29,13 +29,13 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Self
+from typing import Any
 
 from audit.checkpoint import NoteSigner
 from audit.entry import Entry
 from audit.errors import StoreError
 from audit.store import AppendResult, AuditLog, CheckpointPolicy, StoredCheckpoint
-from pingan.child_process import ChildProcess
+from pingan.child_process import ChildBacked, ChildProcess
 
 
 @dataclass(frozen=True)
@@ -75,11 +75,12 @@ class _Writer:
         self.store.close()
 
 
-class WriterProcess:
+class WriterProcess(ChildBacked):
     """``append_many`` and ``checkpoint_if_due`` of an :class:`AuditLog`, run in a child process.
 
     ``mirror`` is the log this process reads from; it learns every checkpoint the child
-    reports. Failures are :class:`StoreError`: the appender fails every caller of the batch.
+    reports. Failures are :class:`StoreError`: the appender fails every caller of the batch;
+    ``wait_ready`` raises it when the child cannot open the log.
     """
 
     def __init__(self, mirror: AuditLog, *, answer_timeout: float = 60.0, start_timeout: float = 60.0) -> None:
@@ -93,15 +94,6 @@ class WriterProcess:
             answer_timeout=answer_timeout,
             start_timeout=start_timeout,
         )
-
-    @property
-    def pid(self) -> int | None:
-        """The child's process id (``None`` between a failure and the next start)."""
-        return self._child.pid
-
-    def wait_ready(self) -> None:
-        """Wait until the child has opened the log; raises :class:`StoreError` if it cannot."""
-        self._child.wait_ready()
 
     def append_many(self, entries: Sequence[Entry]) -> list[AppendResult]:
         """Append in one transaction in the child; returns after its COMMIT."""
@@ -123,16 +115,6 @@ class WriterProcess:
             return None
         signed: StoredCheckpoint | None = self._call("tick", None)
         return signed
-
-    def close(self) -> None:
-        """Stop the child once it has answered everything asked of it."""
-        self._child.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def _call(self, op: str, payload: object) -> Any:
         answer, newest = self._child.call(op, payload)

@@ -184,3 +184,29 @@ class ChildProcess:
                 log.error("the %s process (pid %s) did not stop; killing it", self.name, proc.pid)
                 proc.kill()
                 proc.join(5.0)
+
+
+class ChildBacked:
+    """Base of a class whose work runs in a :class:`ChildProcess` kept as ``self._child``:
+    its process id, readiness, and closing (also as a context manager)."""
+
+    _child: ChildProcess
+
+    @property
+    def pid(self) -> int | None:
+        """The child's process id (``None`` between a failure and the next start)."""
+        return self._child.pid
+
+    def wait_ready(self) -> None:
+        """Wait until the child has opened what it serves; raises the package's error if it cannot."""
+        self._child.wait_ready()
+
+    def close(self) -> None:
+        """Stop the child once it has answered everything asked of it."""
+        self._child.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -14,13 +14,13 @@ are then not given (fail closed), and the next batch starts a new child.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Self
+from typing import Any
 
 from hub.database import hub_engine
 from hub.policy.decision_point import DecisionRecord
 from hub.policy.errors import PolicyError
 from hub.policy.store import PolicyStore
-from pingan.child_process import ChildProcess
+from pingan.child_process import ChildBacked, ChildProcess
 
 
 class _Recorder:
@@ -39,8 +39,9 @@ class _Recorder:
         self.store.engine.dispose()
 
 
-class DecisionLogProcess:
-    """``record`` of a :class:`PolicyStore`, run in a child process (same database URL)."""
+class DecisionLogProcess(ChildBacked):
+    """``record`` of a :class:`PolicyStore`, run in a child process (same database URL);
+    ``wait_ready`` raises :class:`PolicyError` when the child cannot open the decision log."""
 
     def __init__(self, url: str, *, answer_timeout: float = 60.0, start_timeout: float = 60.0) -> None:
         self._child = ChildProcess(
@@ -52,24 +53,7 @@ class DecisionLogProcess:
             start_timeout=start_timeout,
         )
 
-    @property
-    def pid(self) -> int | None:
-        return self._child.pid
-
-    def wait_ready(self) -> None:
-        """Wait until the child has opened the decision log; raises :class:`PolicyError` if it cannot."""
-        self._child.wait_ready()
-
     def record(self, records: Sequence[DecisionRecord]) -> None:
         """Write ``records`` in one transaction in the child; returns after its COMMIT."""
         if records:
             self._child.call("record", list(records))
-
-    def close(self) -> None:
-        self._child.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+import threading
+from typing import Any
 
 from audit.entry import AccessEntry, Caller, Outcome, Section
 
@@ -23,3 +25,23 @@ def make_access(i: int | None = None, *, person: str = "", department: str = "he
         latency_us=1000 + n,
     )
 
+
+
+def append_from_threads(appender: Any, threads: int, each: int, timeout: float = 60) -> list[int]:
+    """``threads`` threads append ``each`` entries apiece through ``appender`` (a
+    BatchingAppender) at once; the indices they got back, in no particular order."""
+    indices: list[int] = []
+    lock = threading.Lock()
+
+    def worker(w: int) -> None:
+        for i in range(each):
+            r = appender.append(make_access(w * 100 + i), timeout=timeout)
+            with lock:
+                indices.append(r.index)
+
+    started = [threading.Thread(target=worker, args=(w,)) for w in range(threads)]
+    for t in started:
+        t.start()
+    for t in started:
+        t.join()
+    return indices

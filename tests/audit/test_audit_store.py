@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
-import threading
 
 import pytest
 import sqlalchemy as sa
-from audit_factories import ORIGIN, make_access
+from audit_factories import ORIGIN, append_from_threads, make_access
 
 from audit import merkle
 from audit.appender import BatchingAppender
@@ -143,21 +142,8 @@ def test_query_filters(database_url: str) -> None:
 
 def test_batching_appender_groups_concurrent_appends_gaplessly(database_url: str, signer) -> None:  # type: ignore[no-untyped-def]
     log = _log(database_url, signer, every=25)
-    results: list[int] = []
-    lock = threading.Lock()
     with BatchingAppender(log, max_batch=64) as appender:
-
-        def worker(w: int) -> None:
-            for i in range(25):
-                r = appender.append(make_access(w * 100 + i))
-                with lock:
-                    results.append(r.index)
-
-        threads = [threading.Thread(target=worker, args=(w,)) for w in range(8)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        results = append_from_threads(appender, threads=8, each=25)
     assert sorted(results) == list(range(200))
     assert log.size() == 200
     sizes = [c.size for c in log.checkpoints()]

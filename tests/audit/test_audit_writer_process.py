@@ -12,11 +12,10 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import threading
 import time
 
 import pytest
-from audit_factories import ORIGIN, make_access
+from audit_factories import ORIGIN, append_from_threads, make_access
 
 from audit import merkle
 from audit.appender import BatchingAppender
@@ -55,21 +54,8 @@ def test_batches_land_in_the_log_as_in_process_appends_do(database_url: str, sig
 
 def test_the_appender_over_a_writer_process_serves_threads_and_asyncio(database_url: str, signer: NoteSigner) -> None:
     log = _log(database_url, signer, every=16)
-    indices: list[int] = []
-    lock = threading.Lock()
     with WriterProcess(log) as writer, BatchingAppender(writer, max_batch=32) as appender:
-
-        def worker(w: int) -> None:
-            for i in range(20):
-                r = appender.append(make_access(w * 100 + i), timeout=60)
-                with lock:
-                    indices.append(r.index)
-
-        threads = [threading.Thread(target=worker, args=(w,)) for w in range(6)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        indices = append_from_threads(appender, threads=6, each=20)
 
         async def many() -> list[int]:
             got = await asyncio.gather(*(appender.append_async(make_access(1000 + i)) for i in range(40)))

@@ -301,13 +301,11 @@ def test_decide_profile_deferred_hands_the_recording_to_the_caller(pdp: PolicyDe
 
 
 
-def test_memo_only_refuses_to_evaluate_and_records_nothing(pdp: PolicyDecisionPoint) -> None:
-    """An event-loop caller asks with ``memo_only``: a decision that needs Rego raises
-    MemoMiss before anything is queued for the decision log, and counts no miss (misses
-    count evaluations); once decided normally, the same request is answered from the memo
-    with the very same decisions, and recorded once."""
-    from hub.policy.errors import MemoMiss
-
+def _two_section_profile(
+    pdp: PolicyDecisionPoint,
+) -> tuple[HeaderRequest, list[SectionRequest], list[list[DecisionRecord]], list[str]]:
+    """A grid worker's two-section profile; ``pdp`` then records into the returned batches
+    and counts each Rego evaluation (by entrypoint) into the returned list."""
     header = HeaderRequest(Subject("gw-1", "grid_office", ("grid_worker",)), GRID, (), "routine_visit")
     reqs = [section("gw-1", ("grid_worker",), "civil_affairs", CIVIL), section("gw-1", ("grid_worker",), "health", HEALTH)]
     batches: list[list[DecisionRecord]] = []
@@ -320,6 +318,17 @@ def test_memo_only_refuses_to_evaluate_and_records_nothing(pdp: PolicyDecisionPo
         return evaluate(entrypoint, given)
 
     pdp.policy.rego.evaluate = counted  # type: ignore[method-assign]
+    return header, reqs, batches, evaluations
+
+
+def test_memo_only_refuses_to_evaluate_and_records_nothing(pdp: PolicyDecisionPoint) -> None:
+    """An event-loop caller asks with ``memo_only``: a decision that needs Rego raises
+    MemoMiss before anything is queued for the decision log, and counts no miss (misses
+    count evaluations); once decided normally, the same request is answered from the memo
+    with the very same decisions, and recorded once."""
+    from hub.policy.errors import MemoMiss
+
+    header, reqs, batches, evaluations = _two_section_profile(pdp)
     before = pdp.memo_stats
     with pytest.raises(MemoMiss):
         pdp.decide_profile_deferred(reqs, header, memo_only=True)
@@ -340,18 +349,7 @@ def test_a_memo_miss_carries_every_missing_evaluation_of_the_profile(pdp: Policy
     from the memo alone, as a normal decision would have decided it."""
     from hub.policy.errors import EngineError, MemoMiss
 
-    header = HeaderRequest(Subject("gw-1", "grid_office", ("grid_worker",)), GRID, (), "routine_visit")
-    reqs = [section("gw-1", ("grid_worker",), "civil_affairs", CIVIL), section("gw-1", ("grid_worker",), "health", HEALTH)]
-    batches: list[list[DecisionRecord]] = []
-    pdp._recorder = batches.append
-    evaluations: list[str] = []
-    evaluate = pdp.policy.rego.evaluate
-
-    def counted(entrypoint: str, given: Any) -> Any:
-        evaluations.append(entrypoint)
-        return evaluate(entrypoint, given)
-
-    pdp.policy.rego.evaluate = counted  # type: ignore[method-assign]
+    header, reqs, batches, evaluations = _two_section_profile(pdp)
     with pytest.raises(MemoMiss) as info:
         pdp.decide_profile_deferred(reqs, header, memo_only=True)
     assert len(info.value.fills) == 3 and evaluations == [] and batches == []
