@@ -38,7 +38,11 @@ lag and its policy decision memo's hits and misses (a miss is a Rego evaluation)
 warm-up and in the measured window, and splits the callers' latency beyond the hub's own
 into the time a request was sent behind its schedule and the time it spent in flight
 outside the hub's handler. The hub's CPU per profile includes its writer processes
-(audit log and decision log), also reported on their own. Results and analysis: docs/benchmarks.md, "Profile load".
+(the audit log's, and the decision log's when it runs in a child), also reported on their own. Each mode also says what the
+machine did in the measured window (bench/machine_pressure.py: the kernel's pressure
+stall information and /proc/diskstats): disk writes, how much of the time some task
+waited for a CPU, the disk stalls in which every task waited on I/O, and how many of the
+requests slower than the 150 ms target were in flight during one. Results and analysis: docs/benchmarks.md, "Profile load".
 
     python bench/profile_load.py --persons 5000 --clients 16 --seconds 30 --tls both
 """
@@ -69,7 +73,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import machine_pressure  # bench/machine_pressure.py: run as `python bench/profile_load.py`, bench/ is on sys.path
+from machine_pressure import MachinePressure
+
 SEED = 7
+SLOW_REQUEST_MS = 150.0  # issue 7's p99 target: requests slower than this are matched against disk stalls
 WARMUP_SECONDS = 3.0
 DEADLINE_MS = 500  # the hub's default per-adapter deadline (issue 7)
 
@@ -177,7 +185,8 @@ class CallerLoad:
     one_connection: bool = False  # callers share one connection instead of one each
 
 
-async def _run_clients(load: CallerLoad) -> list[Sample]:
+async def _run_clients(load: CallerLoad) -> tuple[list[Sample], float]:
+    """Every request sent, and when the measured window opened (``time.monotonic``, shared by every process)."""
     import grpc
 
     from pingan.v1 import common_pb2, profile_pb2, profile_pb2_grpc
@@ -252,7 +261,7 @@ async def _run_clients(load: CallerLoad) -> list[Sample]:
             await channel.close()
 
     await asyncio.gather(*(client(i, p) for i, p in enumerate(plans)))
-    return samples
+    return samples, opened
 
 
 def _write_samples(path: Path, mode: str, samples: list[Sample], hub_ms: dict[str, float], times: Any) -> None:
@@ -277,8 +286,8 @@ def _write_samples(path: Path, mode: str, samples: list[Sample], hub_ms: dict[st
 
 def _client_process(load: CallerLoad, conn: Any) -> None:
     try:
-        samples = asyncio.run(_run_clients(load))
-        conn.send((samples, time.process_time()))  # the callers' own CPU seconds, reported with the samples
+        samples, opened = asyncio.run(_run_clients(load))
+        conn.send((samples, time.process_time(), opened))  # the callers' own CPU seconds, reported with the samples
     except Exception as exc:  # noqa: BLE001
         conn.send(f"error: {type(exc).__name__}: {exc}")
 
@@ -681,7 +690,8 @@ class ModeResult:
     loop_lag: str  # how late the in-process hub's event loop ran a 10 ms timer (LoopLag)
     memo: str = ""  # Rego evaluations (decision-memo misses) in the warm-up and the measured window
     split: str = ""  # where the callers' latency goes beyond the hub's own: sent late, or in flight outside it
-    writer_cpu_ms: float = 0.0  # of hub_cpu_ms: the writer processes (audit log, decision log)
+    writer_cpu_ms: float = 0.0  # of hub_cpu_ms: the writer processes (audit log; decision log when in a child)
+    machine: str = ""  # disk writes, CPU and disk stalls in the measured window (bench/machine_pressure.py)
 
 
 class GcPauses:
@@ -868,10 +878,10 @@ def run_mode(
     try:
         checkpoints = (args.checkpoint_every_entries, args.checkpoint_every_seconds)
         config_path = _hub_config(root, keys, ports, tls_dir, urls, checkpoints)
-        thread_writer = {"audit-writer-thread": ("[audit]", 'writer = "thread"'),
-                         "decision-log-thread": ("[policy]", 'decision_log_writer = "thread"')}.get(args.what_if or "")
-        if thread_writer is not None:  # those group commits in a thread of the hub process
-            section, key = thread_writer
+        writer_setting = {"audit-writer-thread": ("[audit]", 'writer = "thread"'),
+                          "decision-log-process": ("[policy]", 'decision_log_writer = "process"')}.get(args.what_if or "")
+        if writer_setting is not None:  # where those group commits run, against the shipped default
+            section, key = writer_setting
             text = config_path.read_text(encoding="utf-8")
             assert f"\n{section}\n" in text
             config_path.write_text(text.replace(f"\n{section}\n", f"\n{section}\n{key}\n", 1), encoding="utf-8")
@@ -944,8 +954,10 @@ def run_mode(
         budget = args.warmup + args.seconds + 120
         lag = LoopLag()
         loop.call(lag.start)
+        pressure = MachinePressure().start()
         with GcPauses() as gc_pauses:
             got = parent.recv() if parent.poll(budget) else "error: clients did not report in time"
+        pressure.stop()
         loop.call(lag.stop)
         cpu_after = (sum(_cpu_seconds(p) for p in hub_pids), sum(_cpu_seconds(p) for p in adapters.pids))
         writer_cpu = sum(_cpu_seconds(p) for p in writer_pids) - writer_before
@@ -969,7 +981,7 @@ def run_mode(
             profile_text += buffer.getvalue()
         if isinstance(got, str):
             raise SystemExit(got)
-        got, callers_cpu = got
+        got, callers_cpu, opened = got
         samples: list[Sample] = [s for s in got if 0 <= s.started < args.seconds]
         # wait for the appender to flush the last entries, then read the hub-side latencies
         time.sleep(0.5)
@@ -991,6 +1003,8 @@ def run_mode(
     if degraded:  # answered, but a department's section is missing: not a clean answer
         errors["OK with an unavailable section"] = degraded
     latencies = [s.latency_ms for s in ok]
+    slow = [(s.started, s.started + s.latency_ms / 1000.0) for s in samples if s.latency_ms > SLOW_REQUEST_MS]
+    machine = machine_pressure.summary(pressure.window(opened, args.seconds), opened, slow, SLOW_REQUEST_MS)
     hub_lat, critical, overhead, outside = [], [], [], []
     for s in ok:
         if s.request_id in hub_ms and s.request_id in times.fetch:
@@ -1025,6 +1039,7 @@ def run_mode(
         adapters_gc=adapters_gc.summary(),
         loop_lag=lag.summary(),
         memo=_memo_summary(memo_at),
+        machine=machine,
         split=(
             f"sent late (behind schedule) p50 {_pct([s.late_ms for s in ok], 0.50):.1f} / p99 "
             f"{_pct([s.late_ms for s in ok], 0.99):.1f} ms; in flight outside the hub's handler (caller's "
@@ -1192,12 +1207,13 @@ def main() -> int:
     )
     parser.add_argument(
         "--what-if",
-        choices=("no-decision-log", "switch-1ms", "switch-0.2ms", "uvloop", "audit-writer-thread", "decision-log-thread"),
+        choices=("no-decision-log", "switch-1ms", "switch-0.2ms", "uvloop", "audit-writer-thread", "decision-log-process"),
         help="experiment, not the shipped configuration: no-decision-log skips writing policy decisions to "
         "the decision-log table (the audit log is unchanged); switch-1ms sets the hub process's GIL switch "
         "interval to 1 ms (CPython's default is 5 ms); audit-writer-thread commits the audit log in a thread "
-        "of the hub process ([audit] writer = \"thread\", the default before 2026-11-23); decision-log-thread "
-        "likewise the decision log ([policy] decision_log_writer = \"thread\"). Shows what each costs or gains.",
+        "of the hub process ([audit] writer = \"thread\", the default before 2026-11-23); decision-log-process "
+        "commits the decision log in a child process ([policy] decision_log_writer = \"process\", the default "
+        "2026-11-23 15:36-18:45). Shows what each costs or gains.",
     )
     args = parser.parse_args()
     if args.clients < 1 or args.seconds <= 0 or args.rate < 0 or not 10 <= args.persons <= 200_000:
@@ -1300,7 +1316,8 @@ def main() -> int:
         print(f"{r.mode}: event-loop lag of the in-process hub (warm-up + measured): {r.loop_lag}")
         print(f"{r.mode}: policy decision memo of the in-process hub: {r.memo}")
         print(f"{r.mode}: callers' latency beyond the hub's: {r.split}")
-        print(f"{r.mode}: of the hub's CPU per profile, its writer processes (audit log, decision log): {r.writer_cpu_ms:.1f} ms")
+        print(f"{r.mode}: the machine in the measured window (kernel PSI, /proc/diskstats): {r.machine}")
+        print(f"{r.mode}: of the hub's CPU per profile, its writer processes (audit log; decision log when in a child): {r.writer_cpu_ms:.1f} ms")
         for detail in r.details:
             print(f"{r.mode} error example: {detail}")
     for r in results:

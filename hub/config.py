@@ -98,7 +98,7 @@ class PolicySection:
     sync_seconds: PosFloat = 10.0
     memo_entries: NonNegInt = 50_000
     warm_decisions: NonNegInt = 2_000
-    decision_log_writer: Literal["process", "thread"] = "process"
+    decision_log_writer: Literal["process", "thread"] = "thread"
 
 
 @dataclass(frozen=True, config=_STRICT)

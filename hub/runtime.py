@@ -159,7 +159,8 @@ class HubRuntime:
         if self.policy_store.active() is None:
             policies = config.policy.policies_dir or default_policy_dir()
             admin.bootstrap(PolicyBundle.from_directory(policies), by="hub-bootstrap")
-        # Decision-log commits in a child process unless configured otherwise (hub/policy/decision_log_process.py).
+        # Decision-log commits in a thread of this process, or in a child when configured
+        # (hub/policy/decision_log_process.py; docs/benchmarks.md, "Profile load", 2026-11-23 18:22).
         self.decision_log_process = (
             DecisionLogProcess(config.database.url) if config.policy.decision_log_writer == "process" else None
         )

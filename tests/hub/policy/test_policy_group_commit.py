@@ -36,7 +36,7 @@ def _request(n: int) -> SectionRequest:
 @pytest.fixture(params=["thread", "process"])
 def store_and_pdp(request: pytest.FixtureRequest, database_url: str, policy_bundle: PolicyBundle) -> Any:
     """The writer commits in its own thread, or hands each batch to a child process
-    (hub/policy/decision_log_process.py, the hub's default): the same guarantees."""
+    (hub/policy/decision_log_process.py, `[policy] decision_log_writer = "process"`): the same guarantees."""
     store = PolicyStore.connect(database_url)
     policy = compile_policy(policy_bundle, EmbeddedRego, (RoleAssignment("gw-1", "grid_worker", GRID),))
     child = DecisionLogProcess(database_url) if request.param == "process" else None
