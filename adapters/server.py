@@ -142,7 +142,7 @@ def _witness_of(config: AdapterConfig, state: StateStore) -> Witness | None:
     if config.witness is None:
         return None
     try:
-        return Witness.load(config.witness, state.engine)
+        return Witness.load(config.witness, state.engine, state.begin)
     except AuditError as exc:
         raise ConfigError(f"{config.path}: witness.hub_key_file: {exc}") from None
 

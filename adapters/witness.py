@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -89,17 +91,31 @@ class _Stored:
 class Witness:
     """Checks witnesses against the hub's key and the newest checkpoint stored in ``engine``."""
 
-    def __init__(self, config: WitnessConfig, verifier: NoteVerifier, engine: Engine) -> None:
+    def __init__(
+        self,
+        config: WitnessConfig,
+        verifier: NoteVerifier,
+        engine: Engine,
+        begin: Callable[[], AbstractContextManager[sa.Connection]] | None = None,
+    ) -> None:
+        """``begin`` opens the write transactions (default ``engine.begin``); the adapter passes
+        :meth:`adapters.state.StateStore.begin` so they queue with its access-log commits."""
         self.config = config
         self.verifier = verifier
         self.engine = engine
+        self._begin = begin or engine.begin
         self._verified: dict[str, Checkpoint] = {}
         self._lock = threading.Lock()
 
     @classmethod
-    def load(cls, config: WitnessConfig, engine: Engine) -> Witness:
+    def load(
+        cls,
+        config: WitnessConfig,
+        engine: Engine,
+        begin: Callable[[], AbstractContextManager[sa.Connection]] | None = None,
+    ) -> Witness:
         """Read the hub's verifier key (raises :class:`audit.errors.KeyFileError` naming the file)."""
-        return cls(config, NoteVerifier.load(config.hub_key_file), engine)
+        return cls(config, NoteVerifier.load(config.hub_key_file), engine, begin)
 
     def check(self, checkpoint_note: str, entry_index: int, proof: list[bytes], proof_from_size: int) -> Witnessed:
         """Verify one FetchRecords witness; store the checkpoint when it is newer. Raises WitnessError."""
@@ -194,7 +210,7 @@ class Witness:
 
     def _insert(self, cp: Checkpoint, note: str) -> bool:
         try:
-            with self.engine.begin() as conn:
+            with self._begin() as conn:
                 conn.execute(checkpoint_table.insert().values(**self._values(cp, note)))
         except sa.exc.IntegrityError:
             return False  # another request stored the first checkpoint: compare with it
@@ -203,7 +219,7 @@ class Witness:
     def _advance(self, cp: Checkpoint, note: str) -> bool:
         """Conditional update: only a strictly larger checkpoint replaces the stored one."""
         t = checkpoint_table
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             result = conn.execute(
                 t.update()
                 .where(t.c.origin == self.config.origin, t.c.size < cp.size)

@@ -162,6 +162,9 @@ def _adapter_process(
             if message == "gc":  # the collector's pauses since the last ask, for the parent's report
                 conn.send(pauses.pauses)
                 pauses.pauses = {0: [], 1: [], 2: []}
+            elif message == "commits":  # access-log calls and transactions so far, summed over this process's adapters
+                counts = [getattr(server.servicer.state, "log_commits", (0, 0)) for server in servers]
+                conn.send((sum(c[0] for c in counts), sum(c[1] for c in counts)))
     except Exception as exc:  # noqa: BLE001 - report to the parent, which fails the run
         conn.send(f"error: {type(exc).__name__}: {exc}")
     finally:
@@ -485,6 +488,15 @@ class Adapters:
                 pooled.pauses[generation].extend(pauses)
         return pooled
 
+    def log_commits(self) -> tuple[int, int]:
+        """(access-log calls, access-log transactions) of every adapter process so far."""
+        calls = commits = 0
+        for _proc, parent in self._running:
+            parent.send("commits")
+            got = parent.recv()
+            calls, commits = calls + got[0], commits + got[1]
+        return calls, commits
+
     def stop(self) -> None:
         for proc, parent in self._running:
             if proc.is_alive():
@@ -687,6 +699,7 @@ class ModeResult:
     callers_cpu_ms: float  # the same for the callers' process (all three share the machine's cores)
     gc: str  # garbage-collector pauses in the hub process during warm-up and measurement
     adapters_gc: str  # the same, pooled over the adapter processes
+    access_log: str  # the adapters' access-log calls and commits (warm-up + measured)
     loop_lag: str  # how late the in-process hub's event loop ran a 10 ms timer (LoopLag)
     memo: str = ""  # Rego evaluations (decision-memo misses) in the warm-up and the measured window
     split: str = ""  # where the callers' latency goes beyond the hub's own: sent late, or in flight outside it
@@ -718,6 +731,13 @@ class GcPauses:
         return ", ".join(
             f"gen{g} {len(v)} x, {sum(v):.0f} ms in all, max {max(v, default=0.0):.1f} ms" for g, v in self.pauses.items()
         )
+
+
+def _access_log_summary(calls: int, commits: int) -> str:
+    """Calls that appended access-log rows and the transactions that committed them."""
+    if not calls:
+        return "no calls"
+    return f"{calls} calls in {commits} transactions ({calls - commits} calls shared another's commit)"
 
 
 class LoopLag:
@@ -949,6 +969,7 @@ def run_mode(
         # the callers' process takes about a second to start, then warms up
         threading.Timer(args.warmup + 1.0, warmed_up).start()
         adapters.gc_pauses()  # from here on
+        log_before = adapters.log_commits()
         spy = _start_py_spy(args, mode)
         adapter_spy = _start_py_spy(args, mode, adapters.pids[0], "-adapters") if args.py_spy_adapters else None
         budget = args.warmup + args.seconds + 120
@@ -963,6 +984,7 @@ def run_mode(
         writer_cpu = sum(_cpu_seconds(p) for p in writer_pids) - writer_before
         memo_at["end"] = runtime.pdp.memo_stats
         adapters_gc = adapters.gc_pauses()
+        log_after = adapters.log_commits()
         proc.join(30)
         if proc.is_alive():
             proc.terminate()
@@ -1037,6 +1059,7 @@ def run_mode(
         writer_cpu_ms=writer_cpu * 1000 / answered,
         gc=gc_pauses.summary(),
         adapters_gc=adapters_gc.summary(),
+        access_log=_access_log_summary(log_after[0] - log_before[0], log_after[1] - log_before[1]),
         loop_lag=lag.summary(),
         memo=_memo_summary(memo_at),
         machine=machine,
@@ -1313,6 +1336,7 @@ def main() -> int:
         )
         print(f"{r.mode}: garbage-collector pauses in the hub process (warm-up + measured): {r.gc}")
         print(f"{r.mode}: garbage-collector pauses in the adapter processes, pooled (warm-up + measured): {r.adapters_gc}")
+        print(f"{r.mode}: the adapters' access logs (warm-up + measured): {r.access_log}")
         print(f"{r.mode}: event-loop lag of the in-process hub (warm-up + measured): {r.loop_lag}")
         print(f"{r.mode}: policy decision memo of the in-process hub: {r.memo}")
         print(f"{r.mode}: callers' latency beyond the hub's: {r.split}")
