@@ -109,9 +109,9 @@ def test_keygen_refuses_to_overwrite(setup, pingan_main, capsys) -> None:  # typ
     assert "refusing to overwrite" in capsys.readouterr().err
 
 
-@pytest.fixture
-def hub_port(setup):  # type: ignore[no-untyped-def]
-    """A real grpc.aio AuditService on a loopback port, served from a background event loop."""
+def _serve_audit(url: str, credentials=None):  # type: ignore[no-untyped-def]
+    """A real grpc.aio AuditService on a loopback port (mutual TLS with ``credentials``),
+    served from a background event loop; a generator yielding the port."""
     import asyncio
     import threading
 
@@ -120,7 +120,6 @@ def hub_port(setup):  # type: ignore[no-untyped-def]
     from audit.service import add_to_server
     from pingan.serving import permission_denied
 
-    url, _, _ = setup
     log = AuditLog(url, origin="pingan-hub/audit")
 
     def authorize(context, method):  # type: ignore[no-untyped-def]
@@ -134,7 +133,10 @@ def hub_port(setup):  # type: ignore[no-untyped-def]
     async def serve() -> None:
         server = grpc.aio.server()
         add_to_server(server, log, authorize)
-        box["port"] = server.add_insecure_port("127.0.0.1:0")
+        if credentials is None:
+            box["port"] = server.add_insecure_port("127.0.0.1:0")
+        else:
+            box["port"] = server.add_secure_port("127.0.0.1:0", credentials)
         box["server"] = server
         await server.start()
         started.set()
@@ -147,6 +149,29 @@ def hub_port(setup):  # type: ignore[no-untyped-def]
     loop.call_soon_threadsafe(loop.stop)
     thread.join(30)
     log.close()
+
+
+@pytest.fixture
+def hub_port(setup):  # type: ignore[no-untyped-def]
+    """A plaintext hub."""
+    url, _, _ = setup
+    yield from _serve_audit(url)
+
+
+@pytest.fixture
+def tls_hub(setup):  # type: ignore[no-untyped-def]
+    """A hub requiring client certificates (``[tls] require_client_cert``, the default), with
+    a fresh CA (``hub.pki``) and an auditor's client certificate: (port, ca, cert, key)."""
+    from hub.pki import create_ca, issue_certificate
+    from pingan.tls import server_credentials
+
+    url, _, tmp = setup
+    ca = create_ca(tmp / "ca", name="audit cli test CA", days=30)
+    hub = issue_certificate(ca, name="hub", role="hub", out_dir=tmp / "certs" / "hub", days=30)
+    auditor = issue_certificate(ca, name="auditor-1", role="client", out_dir=tmp / "certs" / "auditor", days=30)
+    credentials = server_credentials(hub.cert_file, hub.key_file, ca.cert_file, require_client_auth=True)
+    for port in _serve_audit(url, credentials):
+        yield port, ca.cert_file, auditor.cert_file, auditor.key_file
 
 
 def test_tail_query_and_export_against_a_hub(setup, hub_port, pingan_main, capsys) -> None:  # type: ignore[no-untyped-def]
@@ -162,6 +187,23 @@ def test_tail_query_and_export_against_a_hub(setup, hub_port, pingan_main, capsy
     assert "entries [0, 30) verified" in capsys.readouterr().out
     assert pingan_main(["audit", "query", "--hub", hub, "--token", "wrong"]) == 2
     assert "PERMISSION_DENIED" in capsys.readouterr().err
+
+
+def test_query_against_a_hub_that_requires_a_client_certificate(tls_hub, pingan_main, capsys) -> None:  # type: ignore[no-untyped-def]
+    port, ca, cert, key = tls_hub
+    hub = ["--hub", f"localhost:{port}", "--token", "t0k", "--ca", str(ca)]
+    assert pingan_main(["audit", "query", *hub, "--client-cert", str(cert), "--client-key", str(key), "--person", "P-cli"]) == 0
+    assert "6 matching audit entries" in capsys.readouterr().out
+
+    assert pingan_main(["audit", "query", *hub]) == 2  # no client certificate: the handshake fails
+    assert "hub answered UNAVAILABLE" in capsys.readouterr().err
+
+    assert pingan_main(["audit", "tail", *hub, "--client-cert", str(cert)]) == 2
+    assert "--client-cert and --client-key go together" in capsys.readouterr().err
+    assert pingan_main(["audit", "tail", "--hub", f"localhost:{port}", "--client-cert", str(cert), "--client-key", str(key)]) == 2
+    assert "--client-cert needs --ca" in capsys.readouterr().err
+    assert pingan_main(["audit", "tail", *hub, "--client-cert", str(cert), "--client-key", str(ca)]) == 2
+    assert f"{ca}: not an unencrypted PEM private key" in capsys.readouterr().err
 
 
 def test_query_opens_sealed_justifications_with_the_keyring(setup, pingan_main, capsys) -> None:  # type: ignore[no-untyped-def]
