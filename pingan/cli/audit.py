@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from pingan.cli import CommandError
+from pingan.cli import CommandError, hub_channel
 
 DEFAULT_ORIGIN = "pingan-hub/audit"
 
@@ -105,14 +105,7 @@ def _source_args(p: argparse.ArgumentParser) -> None:
     g = p.add_mutually_exclusive_group(required=True)
     g.add_argument("--db", help="SQLAlchemy URL of the audit database")
     g.add_argument("--hub", help="HOST:PORT of a hub serving AuditService")
-    p.add_argument("--token", help="bearer token sent to the hub as 'authorization' metadata")
-    p.add_argument("--ca", type=Path, help="PEM root certificate for TLS to the hub (plaintext if omitted)")
-    p.add_argument(
-        "--client-cert", type=Path, metavar="FILE",
-        help="with --ca: the auditor's certificate (PEM), for a hub that requires client certificates "
-        "([tls] require_client_cert, the default); from 'pingan pki issue --role client'",
-    )
-    p.add_argument("--client-key", type=Path, metavar="FILE", help="with --client-cert: its private key (PEM)")
+    hub_channel.add_arguments(p)
 
 
 # ---- keygen / verify / checkpoint ---------------------------------------------------
@@ -220,31 +213,11 @@ def _open_db(url: str) -> Any:
 
 
 def _channel(args: argparse.Namespace) -> Any:
-    """Plaintext, TLS (``--ca``) or mutual TLS (``--ca`` with ``--client-cert``/``--client-key``)."""
-    import grpc
-
-    from pingan.tls import TlsConfigError, channel_credentials
-
-    if (args.client_cert is None) != (args.client_key is None):
-        raise CommandError("--client-cert and --client-key go together: give both, or neither")
-    if args.client_cert is not None and not args.ca:
-        raise CommandError("--client-cert needs --ca (the CA that issued the hub's certificate)")
-    if args.ca:
-        try:
-            if args.client_cert is not None:
-                creds = channel_credentials(args.ca, args.client_cert, args.client_key)
-            else:
-                creds = grpc.ssl_channel_credentials(root_certificates=args.ca.read_bytes())
-        except OSError as exc:
-            raise CommandError(f"{args.ca}: cannot read CA certificate ({exc.strerror})") from exc
-        except TlsConfigError as exc:
-            raise CommandError(str(exc)) from exc
-        return grpc.secure_channel(args.hub, creds)
-    return grpc.insecure_channel(args.hub)
+    return hub_channel.open_channel(args, args.hub)
 
 
 def _metadata(args: argparse.Namespace) -> list[tuple[str, str]]:
-    return [("authorization", f"Bearer {args.token}")] if args.token else []
+    return hub_channel.token_metadata(args)
 
 
 def _rpc_error(exc: Any) -> CommandError:

@@ -9,11 +9,14 @@
   pingan policy bootstrap --db URL [--policies DIR]
       Make the policy directory the first active version of a database.
 
-  pingan policy versions|propose|approve|rollback (--hub HOST:PORT | --db URL) --as USER
-      --hub talks to the hub's PolicyAdmin over gRPC; --db works directly on the
-      database (an operator with database credentials; the caller is --as, with
-      the policy_owner role). Against a hub, --as is sent as x-pingan-user metadata,
-      which only a hub running the test identity seam accepts (JWT comes later).
+  pingan policy versions|propose|approve|rollback
+      (--hub HOST:PORT --token JWT [--ca CA --client-cert PEM --client-key PEM] | --db URL --as USER)
+      --hub talks to the hub's PolicyAdmin over gRPC as the token's person (the
+      policy_owner role), over mutual TLS with --ca and a client certificate;
+      --db works directly on the database (an operator with database
+      credentials; the caller is --as, with the policy_owner role). --hub with
+      --as and no --token sends x-pingan-user metadata, which only a hub running
+      the test identity seam accepts.
 
   pingan policy assign --db URL --csv FILE
       Add role assignments (lines "user,role,scope") in one transaction.
@@ -24,6 +27,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 from typing import Any
+
+from pingan.cli import CommandError, hub_channel
 
 
 def register(subparsers: Any) -> None:
@@ -48,10 +53,15 @@ def register(subparsers: Any) -> None:
 
     def target(p: argparse.ArgumentParser) -> None:
         g = p.add_mutually_exclusive_group(required=True)
-        g.add_argument("--hub", metavar="HOST:PORT", help="the hub's gRPC address")
-        g.add_argument("--db", metavar="URL", help="work directly on this database")
-        p.add_argument("--as", dest="user", required=True, metavar="USER", help="your user id")
-        p.add_argument("--roles", default="policy_owner", help="roles to claim (default policy_owner)")
+        g.add_argument("--hub", metavar="HOST:PORT", help="the hub's gRPC address (with --token)")
+        g.add_argument("--db", metavar="URL", help="work directly on this database (with --as)")
+        hub_channel.add_arguments(p)
+        p.add_argument(
+            "--as", dest="user", metavar="USER",
+            help="your user id: with --db, recorded as proposer or approver; with --hub and no --token, "
+            "sent as x-pingan-user metadata, which only a test hub accepts",
+        )
+        p.add_argument("--roles", default="policy_owner", help="with --as: roles to claim (default policy_owner)")
         p.add_argument("--engine", choices=("embedded", "opa"), default="embedded", help="with --db: Rego engine")
         p.add_argument("--opa-url", metavar="URL", help="with --db --engine opa: the OPA server")
 
@@ -189,6 +199,10 @@ def _admin(args: argparse.Namespace) -> Any:
 
 def _subject(args: argparse.Namespace) -> Any:
     from hub.policy.model import Subject
+    from pingan.cli import CommandError
+
+    if not args.user:
+        raise CommandError("--db needs --as USER (recorded as proposer or approver)")
 
     return Subject(user_id=args.user, department="", roles=tuple(r.strip() for r in args.roles.split(",") if r.strip()))
 
@@ -204,12 +218,15 @@ def _call_db(fn: Any, *a: Any) -> Any:
 
 
 def _stub(args: argparse.Namespace) -> tuple[Any, Any]:
-    import grpc
-
     from pingan.v1 import policy_pb2_grpc
 
-    channel = grpc.insecure_channel(args.hub)
-    md = (("x-pingan-user", args.user), ("x-pingan-roles", args.roles))
+    if args.token:
+        md: tuple[tuple[str, str], ...] = tuple(hub_channel.token_metadata(args))
+    elif args.user:
+        md = (("x-pingan-user", args.user), ("x-pingan-roles", args.roles))  # the test seam (docs/policy.md)
+    else:
+        raise CommandError("--hub needs --token (yours, with the policy_owner role; 'pingan token issue' stands in)")
+    channel = hub_channel.open_channel(args, args.hub)
     return policy_pb2_grpc.PolicyAdminStub(channel), md
 
 

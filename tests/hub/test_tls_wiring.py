@@ -168,3 +168,31 @@ def test_hub_config_names_a_missing_crl_file(deployment: TlsDeployment, tmp_path
     with pytest.raises(ConfigError) as exc:
         load_hub_config(path)
     assert exc.value.key == "tls.crl_file" and str(path) in str(exc.value)
+
+
+def test_auditor_and_policy_owner_tools_reach_the_hub_with_client_certificates(
+    deployment: TlsDeployment, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``pingan audit`` and ``pingan policy`` with ``--hub``: the person's token over mutual TLS."""
+    from pingan.cli import main
+
+    tls = deployment.tls
+    port = deployment.address.rsplit(":", 1)[1]
+    dial = ["--hub", f"localhost:{port}", "--ca", str(tls.ca_file)]
+    cert = ["--client-cert", str(tls.client_cert), "--client-key", str(tls.client_key)]
+    auditor = deployment.keys.token("aud-1", "audit_office", ["auditor"], [])
+    owner = deployment.keys.token("po-1", "politics_and_law", ["policy_owner"], [])
+
+    assert main(["audit", "tail", *dial, *cert, "--token", auditor, "-n", "3"]) == 0
+    assert "last 3 audit entries" in capsys.readouterr().out
+    assert main(["policy", "versions", *dial, *cert, "--token", owner]) == 0
+    assert "active" in capsys.readouterr().out
+
+    assert main(["policy", "versions", *dial, "--token", owner]) == 2  # no client certificate
+    assert "UNAVAILABLE" in capsys.readouterr().err
+    assert main(["policy", "versions", *dial, *cert, "--token", deployment.token]) == 2  # a grid worker
+    assert "PERMISSION_DENIED" in capsys.readouterr().err
+    assert main(["policy", "versions", *dial, *cert]) == 2
+    assert "--hub needs --token" in capsys.readouterr().err
+    assert main(["audit", "tail", *dial, *cert, "--token", owner]) == 2
+    assert "PERMISSION_DENIED" in capsys.readouterr().err
