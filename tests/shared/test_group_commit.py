@@ -129,17 +129,8 @@ def test_max_items_must_be_positive() -> None:
 
 
 def _entry(k: int) -> AccessEntry:
-    return AccessEntry(
-        rpc="FetchRecords",
-        caller="hub",
-        peer="ipv4:127.0.0.1:1",
-        request_id=f"req-{k}",
-        purpose="routine_visit",
-        dataset="corrections",
-        record_ids=(str(1000 + k),),
-        fields=("risk_level",),
-        record_count=1,
-    )
+    """A FetchRecords row told apart by its request id (rpc, caller, peer, request_id, purpose, dataset)."""
+    return AccessEntry("FetchRecords", "hub", "ipv4:127.0.0.1:1", f"req-{k}", "routine_visit", "corrections")
 
 
 def _state(database_url: str) -> StateStore:
