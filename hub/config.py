@@ -152,7 +152,8 @@ class TLSSection:
     ``cert_file`` is the hub's certificate (role ``hub``); callers of the hub must
     present a ``client`` or ``hub`` certificate from ``ca_file`` unless
     ``require_client_cert = false``; ``crl_file`` (the CA's CRL, RFC 5280 section 5)
-    refuses revoked caller certificates and is re-read when it changes.
+    refuses revoked caller certificates, keeps the hub from calling an adapter whose
+    certificate it lists (hub/departments/certificate_check.py), and is re-read when it changes.
     """
 
     ca_file: FilePath

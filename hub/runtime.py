@@ -34,7 +34,8 @@ from hub.auth.caller import Caller
 from hub.auth.gate import CallerGate
 from hub.config import HubConfig
 from hub.database import hub_engine
-from hub.departments.client import DepartmentClient, pinned_adapter_options
+from hub.departments.certificate_check import AdapterCertificateCheck
+from hub.departments.client import DepartmentClient, adapter_certificate_name, pinned_adapter_options
 from hub.departments.witness import WitnessSource
 from hub.errors import ConfigError
 from hub.identity.errors import IdentityError
@@ -58,6 +59,7 @@ from hub.profile.resolve import PersonResolver
 from hub.profile.service import ProfileServicer
 from pingan import heap
 from pingan.serving import add_standard_services, mark_serving, permission_denied
+from pingan.tls import RevocationList
 from pingan.v1 import adapter_pb2_grpc, audit_pb2, policy_pb2, profile_pb2, profile_pb2_grpc
 
 log = logging.getLogger(__name__)
@@ -200,6 +202,7 @@ class HubRuntime:
         self.port = 0
         self.share_port = False  # set by hub/workers.py: several processes serve one port
         self._tasks: list[asyncio.Task[None]] = []
+        self._revoked: RevocationList | None = None  # [tls] crl_file, read once it is needed
 
     @classmethod
     def create(cls, config: HubConfig) -> HubRuntime:
@@ -265,17 +268,42 @@ class HubRuntime:
         tls = self.config.tls
         if tls is None or not tls.require_client_cert:
             return []
-        from pingan.tls import AioRequirePeerInterceptor, RevocationList
+        from pingan.tls import AioRequirePeerInterceptor
 
-        revoked = None
-        if tls.crl_file is not None:
-            with self._tls_files():
-                revoked = RevocationList(tls.crl_file, tls.ca_file)
         return [
             AioRequirePeerInterceptor(
-                {"client", "hub"}, revoked, exempt_prefixes=("/grpc.health.v1.Health/", "/grpc.reflection.")
+                {"client", "hub"},
+                self._revocation_list(),
+                exempt_prefixes=("/grpc.health.v1.Health/", "/grpc.reflection."),
             )
         ]
+
+    def _revocation_list(self) -> RevocationList | None:
+        """The CA's CRL (``[tls] crl_file``), one instance for callers and adapters; None without one."""
+        tls = self.config.tls
+        if tls is None or tls.crl_file is None:
+            return None
+        if self._revoked is None:
+            with self._tls_files():
+                self._revoked = RevocationList(tls.crl_file, tls.ca_file)
+        return self._revoked
+
+    def _certificate_checks(self) -> dict[str, AdapterCertificateCheck]:
+        """With ``[tls] crl_file``: per adapter, the serial it presents checked against the CRL
+        before every call (hub/departments/certificate_check.py). Empty without a CRL."""
+        tls, revoked = self.config.tls, self._revocation_list()
+        if tls is None or revoked is None:
+            return {}
+        from pingan.tls import client_context, identity_host
+
+        with self._tls_files():
+            context = client_context(tls.ca_file, tls.cert_file, tls.key_file)
+        return {
+            a.name: AdapterCertificateCheck(
+                a.name, a.address, context, identity_host("adapter", adapter_certificate_name(a.name)), revoked
+            )
+            for a in self.config.adapters
+        }
 
     # -- authorisation seams for the auditor and policy-owner services ----------------------------
 
@@ -307,9 +335,13 @@ class HubRuntime:
         if self.decision_log_process is not None:  # likewise the decision log
             await asyncio.to_thread(self.decision_log_process.wait_ready)
         credentials = self._channel_credentials()
+        checks = self._certificate_checks()
         self.clients = {
             a.name: DepartmentClient(
-                a.endpoint(), credentials, channel_options=pinned_adapter_options(a.name) if credentials else ()
+                a.endpoint(),
+                credentials,
+                channel_options=pinned_adapter_options(a.name) if credentials else (),
+                certificate_check=checks.get(a.name),
             )
             for a in self.config.adapters
         }
@@ -413,8 +445,14 @@ class HubRuntime:
     def link(self, departments: Sequence[str] | None = None) -> LinkReport:
         """Pull encodings from the adapters (by watermark), resolve, and audit merges and splits."""
         pulls, failures = [], []
+        checks = self._certificate_checks()
         for adapter in self.config.adapters:
             if departments is not None and adapter.name not in departments:
+                continue
+            check = checks.get(adapter.name)
+            refusal = check.refusal_now(adapter.deadline_ms / 1000.0 + 5.0) if check is not None else None
+            if refusal is not None:  # encodings from a revoked adapter must not shape the index
+                failures.append(f"{adapter.name}: {refusal.message}")
                 continue
             channel = self._sync_channel(adapter.address, adapter.name)
             try:

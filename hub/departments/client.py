@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import grpc
 
 from hub.departments.breaker import BreakerSettings, CircuitBreaker
+from hub.departments.certificate_check import AdapterCertificateCheck
 from pingan.v1 import adapter_pb2, adapter_pb2_grpc, linkage_pb2
 
 _RETRYABLE = frozenset({grpc.StatusCode.UNAVAILABLE})
@@ -77,8 +78,10 @@ class DepartmentClient:
         credentials: grpc.ChannelCredentials | None = None,
         *,
         channel_options: tuple[tuple[str, object], ...] = (),
+        certificate_check: AdapterCertificateCheck | None = None,
     ) -> None:
         self.endpoint = endpoint
+        self.certificate_check = certificate_check  # with a CRL: the adapter's serial, checked before each call
         if credentials is None:
             self._channel = grpc.aio.insecure_channel(endpoint.address, options=channel_options)
         else:
@@ -124,6 +127,12 @@ class DepartmentClient:
         attempts = 0
         if not self.breaker.allow():
             return CallResult(self.name, None, "circuit open: department failing, not called", None, 0.0, 0)
+        if self.certificate_check is not None:
+            refused = await self._refused_certificate(deadline - started)
+            if refused is not None:
+                return CallResult(
+                    self.name, None, f"UNAVAILABLE: {refused}", grpc.StatusCode.UNAVAILABLE, _ms_since(started), 0
+                )
         last_code: grpc.StatusCode | None = None
         last_error = "not called"
         trailers: tuple[tuple[str, str], ...] = ()
@@ -152,6 +161,24 @@ class DepartmentClient:
             if last_code is None:
                 last_code, last_error = grpc.StatusCode.DEADLINE_EXCEEDED, "deadline exceeded"
         return CallResult(self.name, None, last_error, last_code, _ms_since(started), attempts, trailers)
+
+
+    async def _refused_certificate(self, timeout: float) -> str | None:
+        """Why the adapter's certificate forbids this call (revoked, or unreadable), or None.
+
+        A channel that is not connected is about to open a new connection, whose
+        handshake may present another certificate: read it again before calling.
+        """
+        check = self.certificate_check
+        assert check is not None
+        if self._channel.get_state(try_to_connect=False) != grpc.ChannelConnectivity.READY:
+            check.forget()
+        refusal = await check.refusal(timeout)
+        if refusal is None:
+            return None
+        if not refusal.revoked:
+            self.breaker.record_failure()  # unreachable for the check means unreachable for the call
+        return refusal.message
 
 
 def _ms_since(started: float) -> float:

@@ -298,7 +298,7 @@ def _show(result: Any) -> None:
             for f in section.records[0].fields[:6]:
                 value = _text(f)
                 fields.append(f"{f.name}={value}" + (f" ({f.masking_operator})" if f.masking_operator else ""))
-        table.add_row(section.department, outcome, str(len(section.records)), "\n".join(fields), section.reason[:60])
+        table.add_row(section.department, outcome, str(len(section.records)), "\n".join(fields), section.reason[:90])
     console.print(table)
     console.print(f"audit entry #{result.audit.entry_index} (request {result.audit.request_id[:12]}...)")
 

@@ -10,11 +10,13 @@ CN=<name>`` and a SAN URI ``spiffe://pingan/<role>/<name>`` (SPIFFE X509-SVID
 style); :func:`peer_identity` requires both to agree. gRPC Python cannot check a
 CRL itself, so :func:`require_peer` consults a :class:`RevocationList` (the CA's
 signed ``crl.pem``, RFC 5280 section 5) by serial number, and fails closed when
-that list is missing, forged or out of date.
+that list is missing, forged or out of date. Nor does it show a client the server's
+certificate, so :func:`presented_certificate` reads it with a handshake of its own
+(the hub checks its adapters' serials that way).
 """
 
 from pingan.tls.credentials import channel_credentials, server_credentials
-from pingan.tls.errors import TlsConfigError
+from pingan.tls.errors import TlsConfigError, TlsProbeError
 from pingan.tls.identity import PeerIdentity, identity_from_certificate, peer_identity, require_peer
 from pingan.tls.interceptors import AioRequirePeerInterceptor, RequirePeerInterceptor
 from pingan.tls.names import (
@@ -27,6 +29,7 @@ from pingan.tls.names import (
     identity_host,
     spiffe_id,
 )
+from pingan.tls.probe import client_context, presented_certificate
 from pingan.tls.revocation import RevocationList, read_crl
 
 __all__ = [
@@ -38,13 +41,16 @@ __all__ = [
     "RequirePeerInterceptor",
     "RevocationList",
     "TlsConfigError",
+    "TlsProbeError",
     "channel_credentials",
     "check_name",
+    "client_context",
     "check_role",
     "expect_server",
     "identity_from_certificate",
     "identity_host",
     "peer_identity",
+    "presented_certificate",
     "read_crl",
     "require_peer",
     "server_credentials",

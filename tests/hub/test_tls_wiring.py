@@ -196,3 +196,42 @@ def test_auditor_and_policy_owner_tools_reach_the_hub_with_client_certificates(
     assert "--hub needs --token" in capsys.readouterr().err
     assert main(["audit", "tail", *dial, *cert, "--token", owner]) == 2
     assert "PERMISSION_DENIED" in capsys.readouterr().err
+
+
+def test_the_hub_does_not_call_an_adapter_whose_certificate_is_revoked(deployment: TlsDeployment) -> None:
+    """The hub checks each adapter's serial against the CRL (hub/departments/certificate_check.py):
+    a revoked adapter's section is unavailable with the reason, the rest of the profile is served,
+    the adapter logs no fetch, and linkage refuses its encodings. The CRL is restored afterwards."""
+    from adapters.state import StateStore
+    from hub.pki import load_ca, revoke, write_crl
+
+    def fetches() -> int:
+        rows = StateStore(deployment.adapters["health"].state.engine).access_entries()
+        return sum(1 for r in rows if r["rpc"] == "FetchRecords")
+
+    check = deployment.runtime.clients["health"].certificate_check
+    cert_file, _ = deployment.tls.adapter_files["health"]
+    ca = load_ca(deployment.tls.ca_key_dir)
+    with deployment.channel(deployment.tls.client_credentials()) as channel:
+        served = deployment.profile(channel)
+        assert check is not None and check.serial is not None  # read by a handshake before the first call
+        health = next(s for s in served.sections if s.department == "health")
+        assert health.outcome != common_pb2.SECTION_OUTCOME_UNAVAILABLE
+        before = fetches()
+        revoke(ca, cert_file=cert_file)
+        try:
+            refused = deployment.profile(channel)
+            report = deployment.runtime.link(["health"])
+        finally:
+            write_crl(ca, revoked={})  # the other tests of this module keep a working health adapter
+    sections = {s.department: s for s in refused.sections}
+    assert sections["health"].outcome == common_pb2.SECTION_OUTCOME_UNAVAILABLE
+    assert "revoked" in sections["health"].reason and f"{check.serial:x}" in sections["health"].reason
+    assert all(s.outcome != common_pb2.SECTION_OUTCOME_UNAVAILABLE for d, s in sections.items() if d != "health")
+    assert fetches() == before
+    assert not report.pulls and len(report.failures) == 1
+    assert report.failures[0].startswith("health: ") and "revoked" in report.failures[0]
+    with deployment.channel(deployment.tls.client_credentials()) as channel:
+        again = deployment.profile(channel)  # a fresh CRL without the serial: called again
+    health = next(s for s in again.sections if s.department == "health")
+    assert health.outcome != common_pb2.SECTION_OUTCOME_UNAVAILABLE
