@@ -9,7 +9,9 @@ in the serving process's own CPU time (``/proc/PID/stat``, user + system):
   ``--rate`` calls/s (as one adapter sees under profile load) and back-to-back;
 * **the adapter's FetchRecords** on a ``--records``-row SQLite department table (2 record
   ids, 5 fields, the access-log commit with ``synchronous=FULL``): the handler called
-  in-process (no gRPC) and the same request through ``pingan adapter serve``, paced.
+  in-process (no gRPC) and the same request through ``pingan adapter serve``, paced;
+* **the department read alone** (``DepartmentSource.fetch``), back-to-back in this
+  process: through the driver against SQLAlchemy Core, alternating, three runs each.
 
 The difference between the last two is what serving one call costs an adapter beyond
 its own work. Nothing is asserted: see docs/benchmarks.md, "Profile load".
@@ -177,6 +179,44 @@ def fetch_calls(args: argparse.Namespace, workdir: Path) -> list[str]:
     ]
 
 
+def source_reads(args: argparse.Namespace, workdir: Path) -> list[str]:
+    """The department read alone (``DepartmentSource.fetch``, 2 ids, 5 fields + updated_at), in
+    this process's CPU: through the driver (pingan.driver_select, what fetches of up to 16 ids
+    use) against SQLAlchemy Core's ``Connection.execute`` with an expanding IN (larger fetches),
+    alternating, same rows."""
+    from adapters.server import AdapterServer
+
+    source = AdapterServer.from_config(workdir / "adapter.toml").servicer.source  # as fetch_calls wrote it
+    ds = source.config.datasets[0]
+    columns = tuple(dict.fromkeys([*(f.column for f in ds.fields[:5]), ds.updated_at_column]))
+    rng = random.Random(args.seed)
+
+    def ids() -> list[str]:
+        return [str(100000 + rng.randrange(args.records)) for _ in range(2)]
+
+    def core(record_ids: list[str]) -> Any:
+        statement = source._fetch_statement(ds.name, columns, 0)  # the expanding-IN statement
+        with source.engine.connect() as conn:
+            return conn.execute(statement, {"ids": [int(r) for r in record_ids]}).mappings().all()
+
+    def driver(record_ids: list[str]) -> Any:
+        return source.fetch(ds.name, record_ids, columns)
+
+    sample = ids()
+    assert {str(r[ds.id_column]): dict(r) for r in core(sample)} == driver(sample)  # the same rows, typed alike
+    spent: dict[str, list[float]] = {"core": [], "driver": []}
+    for _ in range(3):
+        for name, read in (("core", core), ("driver", driver)):
+            started = time.process_time()
+            for _ in range(args.calls):
+                read(ids())
+            spent[name].append((time.process_time() - started) / args.calls * 1000.0)
+    return [
+        f"| department read, 2 ids: SQLAlchemy Core, expanding IN (runs) | - | {' / '.join(f'{v:.3f}' for v in spent['core'])} |",
+        f"| department read, 2 ids: through the driver (runs) | - | {' / '.join(f'{v:.3f}' for v in spent['driver'])} |",
+    ]
+
+
 class _Context:
     """What the FetchRecords handler reads of a ``grpc.ServicerContext`` on an insecure channel."""
 
@@ -207,6 +247,8 @@ def main() -> int:
         print(line, flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         for line in fetch_calls(args, Path(tmp)):
+            print(line, flush=True)
+        for line in source_reads(args, Path(tmp)):
             print(line, flush=True)
     return 0
 

@@ -124,6 +124,26 @@ def test_fetch_returns_typed_values_provenance_and_missing(adapter: RunningAdapt
     assert response.read_at.seconds > 0
 
 
+def test_a_large_fetch_and_small_fetches_give_the_same_records(adapter: RunningAdapter) -> None:
+    """Up to 16 ids go through the driver (pingan.driver_select), more through SQLAlchemy's
+    expanding IN (adapters/source.py): the same rows, converted the same way, either way."""
+    ids = [str(1001 + n) for n in range(12)] + [f"{9000 + n}" for n in range(8)]
+    fields = ["notes", "start_date", "active", "sessions_missed", "risk_level", "birth_date"]
+    large = fetch(adapter, D(dataset="corrections", local_record_ids=ids, fields=fields))
+    small = [fetch(adapter, D(dataset="corrections", local_record_ids=[rid], fields=fields)) for rid in ids]
+    assert len(large.records) == 12 and len(large.missing) == 8
+    assert [r.SerializeToString(deterministic=True) for r in large.records] == [
+        r.SerializeToString(deterministic=True) for response in small for r in response.records
+    ]
+    assert list(large.missing) == [m for response in small for m in response.missing]
+    visits = fetch(adapter, D(dataset="visits", local_record_ids=[f"V{n:03d}" for n in range(1, 21)], fields=["visit_date"]))
+    assert [r.SerializeToString(deterministic=True) for r in visits.records] == [
+        r.SerializeToString(deterministic=True)
+        for n in range(1, 21)
+        for r in fetch(adapter, D(dataset="visits", local_record_ids=[f"V{n:03d}"], fields=["visit_date"])).records
+    ]
+
+
 def test_fetch_from_a_query_dataset_and_several_datasets(adapter: RunningAdapter) -> None:
     response = fetch(
         adapter,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from pingan.driver_select import select_rows
+from pingan.driver_select import select_mappings, select_rows
 
 _metadata = sa.MetaData()
 _people = sa.Table(
@@ -68,3 +68,50 @@ def test_driver_errors_are_sqlalchemy_errors(engine: sa.Engine) -> None:
     assert isinstance(info.value, sa.exc.SQLAlchemyError) and "driver_people" in str(info.value)
     assert engine.pool.checkedout() == 0
     _metadata.create_all(engine)  # for the fixture's teardown
+
+
+_visits = sa.Table(
+    "driver_visits",
+    _metadata,
+    sa.Column("visit_id", sa.Integer, primary_key=True),
+    sa.Column("visited_on", sa.Date, nullable=True),
+    sa.Column("updated_at", sa.DateTime, nullable=True),
+    sa.Column("cost", sa.Numeric(10, 2), nullable=True),
+    sa.Column("urgent", sa.Boolean, nullable=True),
+    sa.Column("note", sa.Text, nullable=True),
+)
+
+
+def test_mappings_convert_values_as_connection_execute_does(engine: sa.Engine) -> None:
+    """Dates, timestamps, decimals and booleans come back typed (SQLite stores them as text and
+    integers), equal to ``Connection.execute(...).mappings()``, NULLs included."""
+    import datetime as dt
+    from decimal import Decimal
+
+    with engine.begin() as conn:
+        conn.execute(
+            _visits.insert(),
+            [
+                {"visit_id": 1, "visited_on": dt.date(2026, 3, 1), "updated_at": dt.datetime(2026, 3, 2, 8, 30),
+                 "cost": Decimal("12.50"), "urgent": True, "note": "复诊"},
+                {"visit_id": 2, "visited_on": None, "updated_at": None, "cost": None, "urgent": None, "note": None},
+            ],
+        )
+    statement = sa.select(_visits).where(_visits.c.visit_id.in_([sa.bindparam("a"), sa.bindparam("b")]))
+    with engine.connect() as conn:
+        expected = [dict(row) for row in conn.execute(statement, {"a": 1, "b": 2}).mappings()]
+    got = select_mappings(engine, statement, {"a": 1, "b": 2})
+    assert sorted(got, key=lambda r: r["visit_id"]) == sorted(expected, key=lambda r: r["visit_id"])
+    first = next(r for r in got if r["visit_id"] == 1)
+    assert isinstance(first["visited_on"], dt.date) and isinstance(first["updated_at"], dt.datetime)
+    assert first["cost"] == Decimal("12.50") and first["urgent"] is True
+    assert select_mappings(engine, statement, {"a": 7, "b": 8}) == []
+
+
+def test_a_database_that_cannot_be_reached_is_a_sqlalchemy_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Connecting fails inside the pool (no such directory): the caller still sees a ``DBAPIError``."""
+    engine = sa.create_engine(f"sqlite:///{tmp_path}/missing-dir/none.db")
+    with pytest.raises(sa.exc.DBAPIError):
+        select_mappings(engine, _MEMBERS, {"household_id": "h-1"})
+    with pytest.raises(sa.exc.DBAPIError):
+        select_rows(engine, _MEMBERS, {"household_id": "h-1"})
