@@ -7,12 +7,13 @@ One deployment (``pingan.cli.sandbox``: synthetic departments, the seven example
 adapters of ``adapters/examples/*.toml``, keys, a hub TOML on the embedded defaults)
 is built and linked once; then, per mode (plaintext, mutual TLS):
 
-* the adapters run in their own process (all seven ``AdapterServer`` thread-pool
-  servers; with ``--tls`` each serves ``pingan.tls.server_credentials`` from a
-  certificate issued by a fresh ``hub.pki`` CA);
+* the adapters run in their own processes (``AdapterServer`` thread-pool servers);
+  with ``--tls`` the deployment is the sandbox's (``pingan.cli.sandbox.SandboxTls``,
+  a fresh ``hub.pki`` CA), as shipped: each adapter's ``[tls]`` serves only the hub's
+  certificate, pinned by name and checked against the CRL;
 * the hub (``HubRuntime``, grpc.aio) runs in this process on its own event-loop
-  thread; with TLS its config carries ``[tls]`` so it serves mutual TLS and calls
-  the adapters over mutual TLS;
+  thread; with TLS its ``[tls]`` requires client certificates, checks callers and
+  adapters against the CRL, and calls each adapter pinned by name; callers pin the hub;
 * ``--clients`` concurrent callers run in a separate client process (grpc.aio, one
   channel and one token each) for ``--warmup`` + ``--seconds``, sending
   GetPersonProfile for random residents of each caller's own scope: half by hub
@@ -123,7 +124,7 @@ def _adapter_process(
     data_dir: str,
     secret: str,
     ports: dict[str, int],
-    tls_dir: str | None,
+    tls: Any,  # pingan.cli.sandbox.SandboxTls | None
     witness_key: str,
     conn: Any,
     only: tuple[str, ...] = (),
@@ -141,18 +142,12 @@ def _adapter_process(
             name = example.stem
             if only and name not in only:
                 continue
-            credentials = None
-            if tls_dir is not None:
-                from pingan.tls import server_credentials
-
-                d = Path(tls_dir) / "adapters"
-                cert = name.replace("_", "-")
-                credentials = server_credentials(d / f"{cert}.pem", d / f"{cert}.key.pem", d / "ca.pem")
-            # As shipped: every adapter witnesses the hub's audit log.
+            # As shipped: every adapter witnesses the hub's audit log; with TLS its config has the
+            # sandbox's [tls] (hub certificates only, pinned by name, checked against the CRL).
             server = AdapterServer.from_config(
-                adapter_config(name, Path(config_dir), ports[name], witness_key=Path(witness_key))
+                adapter_config(name, Path(config_dir), ports[name], tls, witness_key=Path(witness_key))
             )
-            server.start(credentials)
+            server.start()
             servers.append(server)
         from pingan import heap
 
@@ -212,7 +207,12 @@ async def _run_clients(load: CallerLoad) -> tuple[list[Sample], float]:
         rng = random.Random(SEED * 1000 + index)
         # Each caller is a different device in the field: its own TCP connection (gRPC would
         # otherwise share one connection among channels to the same target in this process).
-        options = () if one_connection else (("grpc.use_local_subchannel_pool", 1),)
+        options: tuple[tuple[str, Any], ...] = () if one_connection else (("grpc.use_local_subchannel_pool", 1),)
+        if credentials is not None:  # as the demo's callers: accept only the hub's certificate
+            from pingan.cli.sandbox import HUB_CERT_NAME
+            from pingan.tls import expect_server
+
+            options = (*options, *expect_server("hub", HUB_CERT_NAME))
         channel = (
             grpc.aio.secure_channel(address, credentials, options=options)
             if credentials is not None
@@ -441,7 +441,7 @@ class Adapters:
         root: Path,
         data: Path,
         ports: dict[str, int],
-        tls_dir: Path | None,
+        tls: Any,  # SandboxTls | None
         witness_key: Path,
         per_department: bool = True,
     ) -> None:
@@ -457,7 +457,7 @@ class Adapters:
                     str(data),
                     os.environ["PINGAN_LINKAGE_SECRET"],
                     ports,
-                    str(tls_dir) if tls_dir else None,
+                    tls,
                     str(witness_key),
                     child,
                     only,
@@ -511,18 +511,6 @@ class Adapters:
                 proc.join(10)
 
 
-def _issue_certificates(root: Path, departments: list[str]) -> Path:
-    from hub.pki import create_ca, issue_certificate
-
-    tls = root / "tls"
-    ca = create_ca(tls / "ca", name="profile-load bench CA")
-    for name in departments:
-        issue_certificate(ca, name=name.replace("_", "-"), role="adapter", out_dir=tls / "adapters")
-    issue_certificate(ca, name="hub", role="hub", out_dir=tls / "hub")
-    issue_certificate(ca, name="bench-clients", role="client", out_dir=tls / "clients")
-    return tls
-
-
 def _start_workers(config_path: Path, port: int, count: int) -> list[Any]:
     """``count`` more hub processes serving ``port`` with the in-process hub (hub/workers.py)."""
     from hub.workers import run_worker
@@ -557,7 +545,7 @@ def _hub_config(
     root: Path,
     keys: Any,
     ports: dict[str, int],
-    tls_dir: Path | None,
+    tls: Any,  # SandboxTls | None
     urls: tuple[str, str],
     checkpoints: tuple[int, float],
 ) -> Path:
@@ -573,14 +561,8 @@ def _hub_config(
         deadline_ms=DEADLINE_MS,
         checkpoint_every_entries=checkpoints[0],
         checkpoint_every_seconds=checkpoints[1],
+        tls=tls,  # as shipped: client certificates required, the CRL checked for callers and adapters
     )
-    if tls_dir is not None:
-        hub = tls_dir / "hub"
-        path.write_text(
-            path.read_text(encoding="utf-8")
-            + f'[tls]\nca_file = "{hub / "ca.pem"}"\ncert_file = "{hub / "hub.pem"}"\nkey_file = "{hub / "hub.key.pem"}"\n',
-            encoding="utf-8",
-        )
     return path
 
 
@@ -882,7 +864,7 @@ def run_mode(
     data: Path,
     keys: Any,
     ports: dict[str, int],
-    tls_dir: Path | None,
+    tls: Any,  # SandboxTls | None
     args: argparse.Namespace,
     link: bool,
     urls: tuple[str, str],
@@ -891,13 +873,13 @@ def run_mode(
     from hub.runtime import HubRuntime
     from pingan.cli.sandbox import LoopThread
 
-    adapters = Adapters(root, data, ports, tls_dir, keys.signing_vkey, args.adapter_processes == "each")
+    adapters = Adapters(root, data, ports, tls, keys.signing_vkey, args.adapter_processes == "each")
     runtime = None
     workers: list[Any] = []
     loop = LoopThread()
     try:
         checkpoints = (args.checkpoint_every_entries, args.checkpoint_every_seconds)
-        config_path = _hub_config(root, keys, ports, tls_dir, urls, checkpoints)
+        config_path = _hub_config(root, keys, ports, tls, urls, checkpoints)
         writer_setting = {"audit-writer-thread": ("[audit]", 'writer = "thread"'),
                           "decision-log-process": ("[policy]", 'decision_log_writer = "process"')}.get(args.what_if or "")
         if writer_setting is not None:  # where those group commits run, against the shipped default
@@ -933,11 +915,8 @@ def run_mode(
             loop.call(profiler.enable)  # profiles the hub's event-loop thread only
 
         client_tls = None
-        if tls_dir is not None:
-            c = tls_dir / "clients"
-            client_tls = ClientTls(
-                str(c / "ca.pem"), str(c / "bench-clients.pem"), str(c / "bench-clients.key.pem")
-            )
+        if tls is not None:
+            client_tls = ClientTls(str(tls.ca_file), str(tls.client_cert), str(tls.client_key))
         parent, child = mp.Pipe()
         proc = mp.get_context("spawn").Process(
             target=_client_process,
@@ -1261,7 +1240,7 @@ def main() -> int:
         return code
 
     from adapters.synth.generate import generate
-    from pingan.cli.sandbox import EXAMPLES, Keys, free_port, prepare_environment
+    from pingan.cli.sandbox import EXAMPLES, Keys, SandboxTls, free_port, prepare_environment
 
     _apply_what_if(args.what_if)
     results: list[ModeResult] = []
@@ -1277,7 +1256,7 @@ def main() -> int:
         ports = {name: free_port() for name in departments}
         keys = Keys.generate(root / "keys")
         modes = {"off": ["plaintext"], "on": ["mutual TLS"], "both": ["plaintext", "mutual TLS"]}[args.tls]
-        tls_dir = _issue_certificates(root, departments) if "mutual TLS" in modes else None
+        tls = SandboxTls.create(root / "tls", departments) if "mutual TLS" in modes else None
         by_grid: dict[str, list[tuple[str, str]]] = {}
         with databases(args.pg_url, root) as urls:
             for i, mode in enumerate(modes):
@@ -1287,7 +1266,7 @@ def main() -> int:
                     data,
                     keys,
                     ports,
-                    tls_dir if mode == "mutual TLS" else None,
+                    tls if mode == "mutual TLS" else None,
                     args,
                     link=(i == 0),
                     urls=urls,
