@@ -213,7 +213,10 @@ def test_the_department_client_does_not_call_an_adapter_with_a_revoked_certifica
 ) -> None:
     cert, hub = issue("adapter", "justice"), issue("hub", "hub-client")
     server = serve(cert=cert, roles=("hub",))
-    check = _check(server, ca, hub_context)
+    check = _Counting(
+        "justice", server.target, hub_context, identity_host("adapter", "justice"),
+        RevocationList(ca.crl_file, ca.cert_file),
+    )
     credentials = channel_credentials(ca.cert_file, hub.cert_file, hub.key_file)
 
     async def scenario() -> tuple[object, object]:
@@ -230,6 +233,9 @@ def test_the_department_client_does_not_call_an_adapter_with_a_revoked_certifica
         )
         try:
             before = await client._call(check_health, health_pb2.HealthCheckRequest())
+            for _ in range(10):  # a connected channel is not checked again: one handshake, not one per call
+                assert (await client._call(check_health, health_pb2.HealthCheckRequest())).ok
+            assert check.reads == 1
             revoke(ca, cert_file=cert.cert_file)
             after = await client._call(check_health, health_pb2.HealthCheckRequest())
             return before, after
