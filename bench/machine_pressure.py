@@ -148,6 +148,21 @@ def overlapping(requests: Iterable[tuple[float, float]], found: Sequence[Stall])
     return sum(1 for start, end in requests if any(start < s.end and s.start < end for s in found))
 
 
+def loop_seconds(iterations: int = 10_000_000) -> float:
+    """Seconds for an empty ``for`` loop of ``iterations`` on one core: this VM's speed at the moment.
+
+    The same VM has run this in 0.25-0.30 s and in 0.45-0.70 s within minutes; the
+    engineers timed it by hand before each run. The bench prints it before and after the
+    measured window. It is an ALU-only gauge: runs with a 0.22-0.34 s loop have still
+    cost the hub 10-11 ms of CPU per profile instead of 8.4-9.0 (docs/benchmarks.md,
+    2026-11-23 22:25), so the CPU per profile is the better sign of the machine's state.
+    """
+    started = time.perf_counter()
+    for _ in range(iterations):
+        pass
+    return time.perf_counter() - started
+
+
 def summary(intervals: Sequence[Interval], opened: float, slow: Sequence[tuple[float, float]], slow_ms: float) -> str:
     """One paragraph for the bench's report: disk writes, CPU and disk stalls, and how many of
     the requests slower than ``slow_ms`` (each (start, end)) were in flight during a disk stall."""
