@@ -163,6 +163,24 @@ def loop_seconds(iterations: int = 10_000_000) -> float:
     return time.perf_counter() - started
 
 
+def chase_seconds(size: int = 1_000_000, reads: int = 1_000_000) -> float:
+    """Seconds for ``reads`` dependent random reads through a shuffled ``size``-element list.
+
+    The memory-bound companion of :func:`loop_seconds`: each read waits for the last
+    (no prefetching helps), over about 40 MB of list and int objects, so caches, TLB and
+    page walks decide it. Building the list (about a second) is not timed.
+    """
+    import random
+
+    order = list(range(size))
+    random.Random(7).shuffle(order)
+    started = time.perf_counter()
+    i = 0
+    for _ in range(reads):
+        i = order[i]
+    return time.perf_counter() - started
+
+
 def summary(intervals: Sequence[Interval], opened: float, slow: Sequence[tuple[float, float]], slow_ms: float) -> str:
     """One paragraph for the bench's report: disk writes, CPU and disk stalls, and how many of
     the requests slower than ``slow_ms`` (each (start, end)) were in flight during a disk stall."""

@@ -917,7 +917,8 @@ def run_mode(
         client_tls = None
         if tls is not None:
             client_tls = ClientTls(str(tls.ca_file), str(tls.client_cert), str(tls.client_key))
-        loop_before = machine_pressure.loop_seconds()  # the machine's speed as the callers start
+        # the machine's speed as the callers start: ALU, then memory
+        loop_before, chase_before = machine_pressure.loop_seconds(), machine_pressure.chase_seconds()
         parent, child = mp.Pipe()
         proc = mp.get_context("spawn").Process(
             target=_client_process,
@@ -959,7 +960,7 @@ def run_mode(
         with GcPauses() as gc_pauses:
             got = parent.recv() if parent.poll(budget) else "error: clients did not report in time"
         pressure.stop()
-        loop_after = machine_pressure.loop_seconds()  # the machine's speed once the window has closed
+        loop_after, chase_after = machine_pressure.loop_seconds(), machine_pressure.chase_seconds()  # and after
         loop.call(lag.stop)
         cpu_after = (sum(_cpu_seconds(p) for p in hub_pids), sum(_cpu_seconds(p) for p in adapters.pids))
         writer_cpu = sum(_cpu_seconds(p) for p in writer_pids) - writer_before
@@ -1008,8 +1009,9 @@ def run_mode(
     latencies = [s.latency_ms for s in ok]
     slow = [(s.started, s.started + s.latency_ms / 1000.0) for s in samples if s.latency_ms > SLOW_REQUEST_MS]
     machine = (
-        f"10M-iteration loop {loop_before:.2f} s before and {loop_after:.2f} s after the window "
-        "(one core, ALU only; the CPU ms per profile tell the machine's state better); "
+        f"10M-iteration loop {loop_before:.2f} / {loop_after:.2f} s and 1M-read random chase "
+        f"{chase_before:.2f} / {chase_after:.2f} s before / after the window (one core each; "
+        "the CPU ms per profile tell the machine's state better); "
         + machine_pressure.summary(pressure.window(opened, args.seconds), opened, slow, SLOW_REQUEST_MS)
     )
     hub_lat, critical, overhead, outside = [], [], [], []
