@@ -134,6 +134,12 @@ def serving_tls(config: AdapterConfig) -> ServingTls:
         revoked = RevocationList(tls.crl_file, tls.ca_file) if tls.crl_file is not None else None
     except TlsConfigError as exc:
         raise ConfigError(f"{config.path}: tls.{_tls_key_of(tls, str(exc))}: {exc}") from None
+    if revoked is None:
+        log.warning(
+            "%s: [tls] has no crl_file: a revoked hub certificate is accepted until it expires "
+            "(set tls.crl_file to the CA's crl.pem)",
+            config.path,
+        )
     return ServingTls(credentials, HubOnlyInterceptor(tls.hub_names, revoked))
 
 

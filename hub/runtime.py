@@ -336,6 +336,12 @@ class HubRuntime:
             await asyncio.to_thread(self.decision_log_process.wait_ready)
         credentials = self._channel_credentials()
         checks = self._certificate_checks()
+        if self.config.tls is not None and self.config.tls.crl_file is None:
+            log.warning(
+                "%s: [tls] has no crl_file: revoked caller and adapter certificates are accepted until they "
+                "expire (set tls.crl_file to the CA's crl.pem)",
+                self.config.source,
+            )
         self.clients = {
             a.name: DepartmentClient(
                 a.endpoint(),

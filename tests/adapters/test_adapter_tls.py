@@ -7,6 +7,7 @@ or a status from the hub-only interceptor.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -200,3 +201,29 @@ def test_config_errors_name_file_and_key(
     assert "tls.crl_file:" in start_with(*args, tls_section(ca, cert).replace(str(ca.crl_file), str(garbage)))
     assert "tls.hub_names:" in start_with(*args, tls_section(ca, cert, 'hub_names = ["Hub_1"]\n'))
     assert "tls.verify: unknown key" in start_with(*args, tls_section(ca, cert, "verify = false\n"))
+
+
+def test_tls_without_a_crl_is_named_at_start(
+    tmp_path: Path, department_url: str, state_url: str, ca: CertificateAuthority, issue: Issue,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Without ``crl_file`` a revoked hub certificate would be served until it expires: the start says so."""
+    section = tls_section(ca, issue("adapter", "justice")).replace(f'crl_file = "{ca.crl_file}"\n', "")
+    path = write_config(tmp_path, department_url, state_url, edit=lambda body: body + section)
+    server = AdapterServer.from_config(path)
+    with caplog.at_level(logging.WARNING, logger="adapters.server"):
+        server.start()
+    try:
+        warned = [r.getMessage() for r in caplog.records if "crl_file" in r.getMessage()]
+        assert len(warned) == 1 and str(path) in warned[0] and "until it expires" in warned[0]
+    finally:
+        server.stop(0.2)
+    caplog.clear()
+    (tmp_path / "with-crl").mkdir()
+    full = tls_section(ca, issue("adapter", "justice-2"))
+    with_crl = write_config(tmp_path / "with-crl", department_url, state_url, edit=lambda body: body + full)
+    server = AdapterServer.from_config(with_crl)
+    with caplog.at_level(logging.WARNING, logger="adapters.server"):
+        server.start()
+    server.stop(0.2)
+    assert not [r for r in caplog.records if "crl_file" in r.getMessage()]

@@ -170,6 +170,32 @@ def test_hub_config_names_a_missing_crl_file(deployment: TlsDeployment, tmp_path
     assert exc.value.key == "tls.crl_file" and str(path) in str(exc.value)
 
 
+def test_a_hub_without_a_crl_says_so_at_start(
+    deployment: TlsDeployment, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """``[tls]`` without ``crl_file`` accepts revoked certificates until they expire: the start warns,
+    naming the file; the adapters are then called without a certificate check."""
+    import logging
+
+    from hub.config import load_hub_config
+    from hub.runtime import HubRuntime
+
+    addresses = {name: server.address for name, server in deployment.adapters.items()}
+    path = write_hub_config(tmp_path, deployment.keys, addresses, tls=deployment.tls)
+    path.write_text(path.read_text(encoding="utf-8").replace(f'crl_file = "{deployment.tls.crl_file}"\n', ""))
+    runtime = HubRuntime.create(load_hub_config(path))
+    loop = _Loop()
+    try:
+        with caplog.at_level(logging.WARNING, logger="hub.runtime"):
+            loop.run(runtime.start())
+        warned = [r.getMessage() for r in caplog.records if "crl_file" in r.getMessage()]
+        assert len(warned) == 1 and str(path) in warned[0] and "until they expire" in warned[0]
+        assert all(client.certificate_check is None for client in runtime.clients.values())
+    finally:
+        loop.run(runtime.stop())
+        loop.close()
+
+
 def test_auditor_and_policy_owner_tools_reach_the_hub_with_client_certificates(
     deployment: TlsDeployment, capsys: pytest.CaptureFixture[str]
 ) -> None:
