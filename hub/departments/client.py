@@ -162,7 +162,6 @@ class DepartmentClient:
                 last_code, last_error = grpc.StatusCode.DEADLINE_EXCEEDED, "deadline exceeded"
         return CallResult(self.name, None, last_error, last_code, _ms_since(started), attempts, trailers)
 
-
     async def _refused_certificate(self, timeout: float) -> str | None:
         """Why the adapter's certificate forbids this call (revoked, or unreadable), or None.
 

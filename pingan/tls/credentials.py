@@ -22,7 +22,7 @@ def read_pem(path: str | Path, what: str) -> bytes:
     return data
 
 
-def _check_pair(cert_pem: bytes, key_pem: bytes, cert_file: str | Path, key_file: str | Path) -> None:
+def check_key_pair(cert_pem: bytes, key_pem: bytes, cert_file: str | Path, key_file: str | Path) -> None:
     """Fail at start, naming the file, rather than at the first handshake with a cryptic TLS error."""
     try:
         cert = x509.load_pem_x509_certificate(cert_pem)
@@ -55,7 +55,7 @@ def server_credentials(
     UNAUTHENTICATED for every caller and tokens alone say who is calling.
     """
     cert, key = read_pem(cert_file, "certificate"), read_pem(key_file, "private key")
-    _check_pair(cert, key, cert_file, key_file)
+    check_key_pair(cert, key, cert_file, key_file)
     ca = read_pem(ca_file, "CA certificate")
     return grpc.ssl_server_credentials(
         [(key, cert)], root_certificates=ca, require_client_auth=require_client_auth
@@ -72,6 +72,6 @@ def channel_credentials(
     host in its SAN (DNS or IP), which ``pingan pki issue --dns/--ip`` provides.
     """
     cert, key = read_pem(cert_file, "certificate"), read_pem(key_file, "private key")
-    _check_pair(cert, key, cert_file, key_file)
+    check_key_pair(cert, key, cert_file, key_file)
     ca = read_pem(ca_file, "CA certificate")
     return grpc.ssl_channel_credentials(root_certificates=ca, private_key=key, certificate_chain=cert)

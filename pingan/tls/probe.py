@@ -20,8 +20,8 @@ from pathlib import Path
 
 from cryptography import x509
 
-from pingan.tls.credentials import _check_pair, read_pem
-from pingan.tls.errors import TlsProbeError
+from pingan.tls.credentials import check_key_pair, read_pem
+from pingan.tls.errors import TlsConfigError, TlsProbeError
 
 
 def client_context(ca_file: str | Path, cert_file: str | Path, key_file: str | Path) -> ssl.SSLContext:
@@ -30,12 +30,18 @@ def client_context(ca_file: str | Path, cert_file: str | Path, key_file: str | P
     ``TlsConfigError`` names a missing or unusable file, as ``channel_credentials`` does.
     """
     cert, key = read_pem(cert_file, "certificate"), read_pem(key_file, "private key")
-    _check_pair(cert, key, cert_file, key_file)
-    ca = read_pem(ca_file, "CA certificate")
+    check_key_pair(cert, key, cert_file, key_file)
+    read_pem(ca_file, "CA certificate")
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # verify_mode CERT_REQUIRED, check_hostname on
     context.minimum_version = ssl.TLSVersion.TLSv1_2
-    context.load_verify_locations(cadata=ca.decode("ascii"))
-    context.load_cert_chain(str(cert_file), str(key_file))
+    try:
+        context.load_verify_locations(cafile=str(ca_file))
+    except ssl.SSLError as exc:
+        raise TlsConfigError(f"{ca_file}: not a usable CA certificate ({exc.reason or exc})") from None
+    try:
+        context.load_cert_chain(str(cert_file), str(key_file))
+    except ssl.SSLError as exc:
+        raise TlsConfigError(f"{cert_file}: not usable with {key_file} ({exc.reason or exc})") from None
     context.set_alpn_protocols(["h2"])
     return context
 

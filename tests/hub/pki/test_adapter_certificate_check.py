@@ -88,13 +88,18 @@ def test_the_probe_names_an_address_it_cannot_dial(address: str, hub_context) ->
         presented_certificate(address, hub_context, "justice.adapter.pingan.internal", 1.0)
 
 
-def test_the_probe_context_names_a_bad_key_file(ca: CertificateAuthority, issue: Issue, tmp_path: Path) -> None:
+def test_the_probe_context_names_a_bad_key_or_ca_file(ca: CertificateAuthority, issue: Issue, tmp_path: Path) -> None:
     hub = issue("hub", "hub")
     bad = tmp_path / "bad.key.pem"
     bad.write_text("-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n")
     with pytest.raises(TlsConfigError) as exc:
         client_context(ca.cert_file, hub.cert_file, bad)
     assert str(bad) in str(exc.value)
+    bad_ca = tmp_path / "bad-ca.pem"
+    bad_ca.write_text("-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n")
+    with pytest.raises(TlsConfigError) as exc:
+        client_context(bad_ca, hub.cert_file, hub.key_file)
+    assert str(bad_ca) in str(exc.value)
 
 
 # ------------------------------------------------------------------ the check
