@@ -15,7 +15,11 @@ Three ways: memo off (every section evaluated by Rego); memo on but empty at the
 start; memo warmed, as the hub does at start and before an activation, from the
 last 2,000 recorded decisions of an earlier, disjoint workload ("yesterday").
 
-    python bench/policy_decision.py [--profiles 300] [--seed 7] [--skip-role-managers]
+Part 3: the finished-decision memo (hub/policy/verdicts.py) on and off, on repeat
+callers as ``bench/profile_load.py`` has them (16 users, one place each), the Rego
+memo warm in both, alternating blocks.
+
+    python bench/policy_decision.py [--profiles 300] [--seed 7] [--skip-role-managers] [--only-repeat]
 """
 
 from __future__ import annotations
@@ -253,11 +257,57 @@ def part2(bundle: PolicyBundle, assignments: list[RoleAssignment], rng: random.R
         server.stop()
 
 
+def repeat_requests(rng: random.Random, assignments: list[RoleAssignment], all_grids: list[str], n: int,
+                    callers: int = 16) -> list[list[SectionRequest]]:
+    """Profiles as ``bench/profile_load.py`` asks them: ``callers`` users, each about
+    residents of one place of theirs, for one purpose; most residents in no sensitive group."""
+    chosen = rng.sample(assignments, callers)
+    places = [(a, rng.choice([g for g in all_grids if within(g, a.scope)]), rng.choice(ROLES[a.role][2])) for a in chosen]
+    out = []
+    for i in range(n):
+        a, grid, purpose = rng.choice(places)
+        groups = rng.choice(GROUP_SETS) if rng.random() < 0.1 else ()
+        subject = Subject(a.user_id, "grid_office", (a.role,))
+        out.append([
+            SectionRequest(subject, Resource(grid, groups, dept, ds, fields, f"P{i}"), purpose, "", Context(), f"bench-{i}")
+            for dept, (ds, fields) in SECTIONS.items()
+        ])
+    return out
+
+
+def part3(bundle: PolicyBundle, assignments: list[RoleAssignment], rng: random.Random, all_grids: list[str], n: int) -> None:
+    """The finished-decision memo (hub/policy/verdicts.py) on and off, on repeat callers,
+    the Rego memo warm in both; alternating blocks so both see the same machine."""
+    from hub.policy.rego_embedded import EmbeddedRego
+
+    print(f"== Repeat callers (16 users, one place each): header + decide_many over {len(SECTIONS)} sections, "
+          "Rego memo warm; finished-decision memo on / off, alternating blocks of 100 profiles")
+    profiles = repeat_requests(rng, assignments, all_grids, n)
+    policy = compile_policy(bundle, EmbeddedRego, assignments)
+    try:
+        with_verdicts, without = PolicyDecisionPoint(policy), PolicyDecisionPoint(policy, verdict_size=0)
+        for pdp in (with_verdicts, without):
+            run_profiles(pdp, profiles)  # warm: every combination is in both memos
+        before = with_verdicts.verdict_stats
+        on: list[float] = []
+        off: list[float] = []
+        for start in range(0, n, 100):
+            block = profiles[start:start + 100]
+            on += run_profiles(with_verdicts, block)[0]
+            off += run_profiles(without, block)[0]
+        hits, misses = (after - was for after, was in zip(with_verdicts.verdict_stats, before, strict=True))
+        print(f"finished-decision memo on:  {fmt(on)}; its hit rate {hits / max(hits + misses, 1):.1%} (measured)")
+        print(f"finished-decision memo off: {fmt(off)}")
+    finally:
+        policy.rego.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--profiles", type=int, default=300)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--skip-role-managers", action="store_true", help="skip part 1 (the pattern-domain manager takes minutes)")
+    parser.add_argument("--only-repeat", action="store_true", help="run only part 3 (repeat callers, finished-decision memo)")
     args = parser.parse_args()
     rng = random.Random(args.seed)
     bundle = PolicyBundle.from_directory(default_policy_dir())
@@ -265,9 +315,11 @@ def main() -> None:
     assignments = make_assignments(rng, all_grids)
     print(f"python {platform.python_version()} on {platform.machine()}, policy {bundle.content_hash[:12]}, "
           f"{len(assignments)} assignments, {len(all_grids)} grids")
-    if not args.skip_role_managers:
-        part1(bundle, assignments, rng, all_grids)
-    part2(bundle, assignments, rng, all_grids, args.profiles)
+    if not args.only_repeat:
+        if not args.skip_role_managers:
+            part1(bundle, assignments, rng, all_grids)
+        part2(bundle, assignments, rng, all_grids, args.profiles)
+    part3(bundle, assignments, rng, all_grids, max(args.profiles, 2_000))
 
 
 if __name__ == "__main__":

@@ -35,8 +35,8 @@ labelled experiment (see its help) that measures a cost by removing or changing 
 they happened; ``--samples-csv FILE`` writes every measured request (caller, send
 time, latency, lateness, hub latency, adapter time); ``--pg-url`` puts the hub's databases on PostgreSQL (two fresh
 databases, dropped afterwards). Each mode also reports the in-process hub's event-loop
-lag and its policy decision memo's hits and misses (a miss is a Rego evaluation) in the
-warm-up and in the measured window, and splits the callers' latency beyond the hub's own
+lag and its policy decision memos' hits and misses (finished decisions, then Rego outputs;
+a Rego memo miss is an evaluation) in the warm-up and in the measured window, and splits the callers' latency beyond the hub's own
 into the time a request was sent behind its schedule and the time it spent in flight
 outside the hub's handler. The hub's CPU per profile includes its writer processes
 (the audit log's, and the decision log's when it runs in a child), also reported on their own. Each mode also says what the
@@ -940,10 +940,10 @@ def run_mode(
         writer_before = sum(_cpu_seconds(p) for p in writer_pids)
         cpu_before = (sum(_cpu_seconds(p) for p in hub_pids), sum(_cpu_seconds(p) for p in adapters.pids))
         proc.start()
-        memo_at: dict[str, tuple[int, int]] = {"start": runtime.pdp.memo_stats}
+        memo_at: dict[str, tuple[int, ...]] = {"start": _memo_counts(runtime.pdp)}
 
         def warmed_up() -> None:
-            memo_at["measured"] = runtime.pdp.memo_stats
+            memo_at["measured"] = _memo_counts(runtime.pdp)
             if stages is not None:
                 stages.reset()
 
@@ -964,7 +964,7 @@ def run_mode(
         loop.call(lag.stop)
         cpu_after = (sum(_cpu_seconds(p) for p in hub_pids), sum(_cpu_seconds(p) for p in adapters.pids))
         writer_cpu = sum(_cpu_seconds(p) for p in writer_pids) - writer_before
-        memo_at["end"] = runtime.pdp.memo_stats
+        memo_at["end"] = _memo_counts(runtime.pdp)
         adapters_gc = adapters.gc_pauses()
         log_after = adapters.log_commits()
         proc.join(30)
@@ -1059,14 +1059,22 @@ def run_mode(
     return result, by_grid
 
 
-def _memo_summary(at: dict[str, tuple[int, int]]) -> str:
-    """Decision-memo hits and misses (each miss is a Rego evaluation on the request path)
-    during the warm-up and during the measured window (in-process hub only)."""
+def _memo_counts(pdp: Any) -> tuple[int, ...]:
+    """(Rego memo hits, misses, finished-decision memo hits, misses) of the decision point."""
+    return (*pdp.memo_stats, *pdp.verdict_stats)
+
+
+def _memo_summary(at: dict[str, tuple[int, ...]]) -> str:
+    """Finished-decision memo hits and misses (hub/policy/verdicts.py; a miss asks the Rego
+    memo) and Rego memo hits and misses (each miss is a Rego evaluation on the request
+    path), during the warm-up and during the measured window (in-process hub only)."""
     start, end = at["start"], at["end"]
     mid = at.get("measured", end)
+    w = [m - s for m, s in zip(mid, start, strict=True)]
+    m = [e - s for e, s in zip(end, mid, strict=True)]
     return (
-        f"warm-up {mid[0] - start[0]} hits / {mid[1] - start[1]} misses, "
-        f"measured {end[0] - mid[0]} hits / {end[1] - mid[1]} misses"
+        f"warm-up {w[2]} finished-decision hits / {w[3]} misses, then Rego memo {w[0]} hits / {w[1]} misses; "
+        f"measured {m[2]} / {m[3]}, then {m[0]} / {m[1]}"
     )
 
 
@@ -1325,7 +1333,7 @@ def main() -> int:
         print(f"{r.mode}: garbage-collector pauses in the adapter processes, pooled (warm-up + measured): {r.adapters_gc}")
         print(f"{r.mode}: the adapters' access logs (warm-up + measured): {r.access_log}")
         print(f"{r.mode}: event-loop lag of the in-process hub (warm-up + measured): {r.loop_lag}")
-        print(f"{r.mode}: policy decision memo of the in-process hub: {r.memo}")
+        print(f"{r.mode}: policy decision memos of the in-process hub: {r.memo}")
         print(f"{r.mode}: callers' latency beyond the hub's: {r.split}")
         print(f"{r.mode}: the machine in the measured window (kernel PSI, /proc/diskstats): {r.machine}")
         print(f"{r.mode}: of the hub's CPU per profile, its writer processes (audit log; decision log when in a child): {r.writer_cpu_ms:.1f} ms")

@@ -16,11 +16,12 @@ evaluates under a proposed version.
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
@@ -40,6 +41,7 @@ from hub.policy.model import (
     SectionDecision,
     SectionRequest,
 )
+from hub.policy.verdicts import Verdict, verdict_key
 
 log = logging.getLogger(__name__)
 
@@ -76,13 +78,22 @@ class SectionInputs:
 
 @dataclass(frozen=True)
 class DecisionRecord:
-    """What the decision log stores: the inputs and the outcome, with the policy hash."""
+    """What the decision log stores: the inputs and the outcome, with the policy hash.
+
+    ``outcome_json`` is the outcome's stored text when it is already known (a
+    remembered verdict), so the log writer need not encode it again."""
 
     inputs: SectionInputs
     allow: bool
-    outcome: dict[str, Any]
+    outcome: Mapping[str, Any]
     policy_hash: str
     engine: str
+    outcome_json: str = field(default="", compare=False)
+
+
+def outcome_text(outcome: Mapping[str, Any]) -> str:
+    """The outcome as the decision log stores it (canonical JSON)."""
+    return json.dumps(outcome, ensure_ascii=False, sort_keys=True)
 
 
 Recorder = Callable[[Sequence[DecisionRecord]], None]
@@ -196,13 +207,21 @@ def evaluate_section(
     """Decide one section under ``policy`` from recorded-style inputs (pure; no recording).
 
     ``memo_only``: raise :class:`MemoMiss` rather than evaluate Rego (see :func:`_evaluate_rego`)."""
+    return _evaluate_section(policy, inputs, memo, memo_only)[0]
+
+
+def _evaluate_section(
+    policy: CompiledPolicy, inputs: SectionInputs, memo: DecisionMemo | None, memo_only: bool
+) -> tuple[SectionDecision, bool]:
+    """:func:`evaluate_section`, and whether the decision follows from the inputs alone
+    (False after an engine error: the same inputs may be decided otherwise next time)."""
     hashes = (policy.hash,)
     problems = _validate_section(inputs)
     if problems:
-        return SectionDecision.deny(tuple(problems), hashes)
+        return SectionDecision.deny(tuple(problems), hashes), True
     pairs, why = _effective(inputs)
     if why:
-        return SectionDecision.deny((why,), hashes)
+        return SectionDecision.deny((why,), hashes), True
     index = ScopeIndex(RoleAssignment(inputs.user_id, r, s) for r, s in pairs)
     granted: dict[int, bool] = {}
     for grade in sorted({f.grade for f in inputs.fields}):
@@ -216,13 +235,14 @@ def evaluate_section(
     permitted = [f for f in inputs.fields if granted[f.grade]]
     if not permitted:
         roles = ", ".join(sorted({r for r, _ in pairs}))
-        return SectionDecision.deny((f"Casbin: roles {roles} may not read {inputs.department}/{inputs.dataset} here",), hashes)
+        reason = f"Casbin: roles {roles} may not read {inputs.department}/{inputs.dataset} here"
+        return SectionDecision.deny((reason,), hashes), True
     try:
         out = _evaluate_rego(policy, DECISION, _rego_input(inputs, pairs, permitted), memo, memo_only)
     except EngineError as exc:
         log.error("policy engine error (request %s): %s", inputs.request_id, exc)
-        return SectionDecision.deny((f"policy engine error: {exc}",), hashes)
-    return _section_from_output(out, permitted, casbin_withheld, hashes, tuple(sorted({r for r, _ in pairs})))
+        return SectionDecision.deny((f"policy engine error: {exc}",), hashes), False
+    return _section_from_output(out, permitted, casbin_withheld, hashes, tuple(sorted({r for r, _ in pairs}))), True
 
 
 def _section_from_output(
@@ -279,10 +299,17 @@ def evaluate_header(
     policy: CompiledPolicy, inputs: SectionInputs, memo: DecisionMemo | None = None, *, memo_only: bool = False
 ) -> HeaderDecision:
     """Decide header visibility under ``policy`` (pure; no recording; ``memo_only`` as for sections)."""
+    return _evaluate_header(policy, inputs, memo, memo_only)[0]
+
+
+def _evaluate_header(
+    policy: CompiledPolicy, inputs: SectionInputs, memo: DecisionMemo | None, memo_only: bool
+) -> tuple[HeaderDecision, bool]:
+    """:func:`evaluate_header`, and whether the decision follows from the inputs alone."""
     hashes = (policy.hash,)
 
-    def deny(reasons: tuple[str, ...], flags: tuple[str, ...] = ()) -> HeaderDecision:
-        return HeaderDecision(False, False, False, False, reasons or ("denied",), flags, hashes)
+    def deny(reasons: tuple[str, ...], flags: tuple[str, ...] = ()) -> tuple[HeaderDecision, bool]:
+        return HeaderDecision(False, False, False, False, reasons or ("denied",), flags, hashes), True
 
     problems = _validate_common(inputs)
     if problems:
@@ -294,7 +321,7 @@ def evaluate_header(
         out = _evaluate_rego(policy, HEADER, _rego_input(inputs, pairs, ()), memo, memo_only)
     except EngineError as exc:
         log.error("policy engine error (request %s): %s", inputs.request_id, exc)
-        return deny((f"policy engine error: {exc}",))
+        return deny((f"policy engine error: {exc}",))[0], False
     if out is UNDEFINED or not isinstance(out, dict):
         return deny(("policy produced no header decision (undefined or malformed)",))
     reasons, flags = _strings(out.get("reasons")), _strings(out.get("flags", []))
@@ -303,7 +330,7 @@ def evaluate_header(
         return deny(("policy header output is malformed",))
     if not out["allow"]:
         return deny(reasons, flags)
-    return HeaderDecision(True, out["risk_level"], out["responsible_helper"], out["groups"], reasons, flags, hashes)
+    return HeaderDecision(True, out["risk_level"], out["responsible_helper"], out["groups"], reasons, flags, hashes), True
 
 
 def section_outcome(decision: SectionDecision) -> dict[str, Any]:
@@ -331,10 +358,20 @@ def header_outcome(decision: HeaderDecision) -> dict[str, Any]:
 class PolicyDecisionPoint:
     """Holds the active compiled policy; decides; optionally records every decision."""
 
-    def __init__(self, policy: CompiledPolicy, recorder: Recorder | None = None, memo_size: int = 50_000) -> None:
+    def __init__(
+        self,
+        policy: CompiledPolicy,
+        recorder: Recorder | None = None,
+        memo_size: int = 50_000,
+        verdict_size: int | None = None,
+    ) -> None:
         self._policy = policy
         self._recorder = recorder
         self._memo = DecisionMemo(memo_size) if memo_size > 0 else None
+        # Finished decisions by their exact inputs (hub/policy/verdicts.py); by default
+        # bounded as the Rego memo is (``verdict_size=0``: none, for comparisons).
+        verdicts = memo_size if verdict_size is None else verdict_size
+        self._verdicts = DecisionMemo(verdicts) if verdicts > 0 else None
         self._swap = threading.Lock()
 
     def warm(self, recorded: Iterable[SectionInputs], policy: CompiledPolicy | None = None) -> int:
@@ -359,8 +396,13 @@ class PolicyDecisionPoint:
 
     @property
     def memo_stats(self) -> tuple[int, int]:
-        """(hits, misses) of the Rego decision memo."""
+        """(hits, misses) of the Rego decision memo (misses: Rego evaluations)."""
         return (self._memo.hits, self._memo.misses) if self._memo is not None else (0, 0)
+
+    @property
+    def verdict_stats(self) -> tuple[int, int]:
+        """(hits, misses) of the finished-decision memo (:mod:`hub.policy.verdicts`)."""
+        return (self._verdicts.hits, self._verdicts.misses) if self._verdicts is not None else (0, 0)
 
     @property
     def policy(self) -> CompiledPolicy:
@@ -401,6 +443,39 @@ class PolicyDecisionPoint:
             **extra,
         )
 
+    def _verdict(self, policy: CompiledPolicy, inputs: SectionInputs, memo_only: bool = False) -> Verdict:
+        """The finished decision for ``inputs`` under ``policy``: remembered, or decided
+        now (and remembered when it follows from the inputs alone; ``memo_only`` as for
+        :func:`evaluate_section`, and a :class:`MemoMiss` leaves nothing remembered)."""
+        verdicts = self._verdicts
+        key = verdict_key(policy, inputs) if verdicts is not None else None
+        if verdicts is not None:
+            hit = verdicts.get(key)
+            if hit is not UNDEFINED:
+                return hit  # type: ignore[no-any-return]
+        decision: SectionDecision | HeaderDecision
+        if inputs.kind == HEADER_KIND:
+            decision, stable = _evaluate_header(policy, inputs, self._memo, memo_only)
+            outcome = header_outcome(decision)
+        else:
+            decision, stable = _evaluate_section(policy, inputs, self._memo, memo_only)
+            outcome = section_outcome(decision)
+        verdict = Verdict(decision, outcome, outcome_text(outcome))
+        if verdicts is not None and stable:
+            verdicts.put(key, verdict)
+        return verdict
+
+    def _header(
+        self, policy: CompiledPolicy, header: HeaderRequest, memo_only: bool = False
+    ) -> tuple[HeaderDecision, DecisionRecord]:
+        """Decide the header; with its decision-log record."""
+        inputs = self._inputs(policy, header, HEADER_KIND)
+        verdict = self._verdict(policy, inputs, memo_only)
+        head = verdict.decision
+        assert isinstance(head, HeaderDecision)
+        record = DecisionRecord(inputs, head.allow, verdict.outcome, policy.hash, policy.engine, verdict.outcome_json)
+        return head, record
+
     def _record(self, records: list[DecisionRecord]) -> bool:
         if self._recorder is None:
             return True
@@ -429,9 +504,8 @@ class PolicyDecisionPoint:
         """A whole profile, sections and header, on one policy version and recorded as one
         batch (fail closed: nothing is allowed when the batch cannot be recorded)."""
         policy = self._policy
-        inputs = self._inputs(policy, header, HEADER_KIND)
-        head = evaluate_header(policy, inputs, self._memo)
-        records = [DecisionRecord(inputs, head.allow, header_outcome(head), policy.hash, policy.engine)]
+        head, record = self._header(policy, header)
+        records = [record]
         decisions = [self._section(policy, req, records) for req in requests]
         if not self._record(records):
             denied = HeaderDecision(False, False, False, False, (_UNRECORDED,), (), (policy.hash,))
@@ -452,9 +526,8 @@ class PolicyDecisionPoint:
         """
         policy = self._policy
         try:
-            inputs = self._inputs(policy, header, HEADER_KIND)
-            head = evaluate_header(policy, inputs, self._memo, memo_only=memo_only)
-            records = [DecisionRecord(inputs, head.allow, header_outcome(head), policy.hash, policy.engine)]
+            head, record = self._header(policy, header, memo_only)
+            records = [record]
             decisions = [self._section(policy, req, records, memo_only) for req in requests]
         except MemoMiss:  # memo_only: raise again with every missing evaluation of the profile
             self._all_in_memo(policy, requests, header)
@@ -486,12 +559,12 @@ class PolicyDecisionPoint:
         Only after a first miss: the hit path decides each section once."""
         fills: list[Callable[[], bool]] = []
         try:
-            evaluate_header(policy, self._inputs(policy, header, HEADER_KIND), self._memo, memo_only=True)
+            self._verdict(policy, self._inputs(policy, header, HEADER_KIND), memo_only=True)
         except MemoMiss as miss:
             fills.extend(miss.fills)
         for req in requests:
             try:
-                evaluate_section(policy, self._inputs(policy, req, SECTION), self._memo, memo_only=True)
+                self._verdict(policy, self._inputs(policy, req, SECTION), memo_only=True)
             except MemoMiss as miss:
                 fills.extend(miss.fills)
         if fills:
@@ -502,16 +575,19 @@ class PolicyDecisionPoint:
     ) -> SectionDecision:
         """Decide one section; its decision-log record is appended to ``records``."""
         inputs = self._inputs(policy, req, SECTION)
-        decision = evaluate_section(policy, inputs, self._memo, memo_only=memo_only)
+        verdict = self._verdict(policy, inputs, memo_only)
+        decision = verdict.decision
+        assert isinstance(decision, SectionDecision)
         if not memo_only:
             _log_deny(req, inputs, decision)
-        records.append(DecisionRecord(inputs, decision.allow, section_outcome(decision), policy.hash, policy.engine))
+        records.append(
+            DecisionRecord(inputs, decision.allow, verdict.outcome, policy.hash, policy.engine, verdict.outcome_json)
+        )
         return decision
 
     def decide_header(self, request: HeaderRequest) -> HeaderDecision:
         policy = self._policy
-        inputs = self._inputs(policy, request, HEADER_KIND)
-        decision = evaluate_header(policy, inputs, self._memo)
-        if not self._record([DecisionRecord(inputs, decision.allow, header_outcome(decision), policy.hash, policy.engine)]):
+        decision, record = self._header(policy, request)
+        if not self._record([record]):
             return HeaderDecision(False, False, False, False, (_UNRECORDED,), (), (policy.hash,))
         return decision

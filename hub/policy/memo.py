@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import OrderedDict
+from collections.abc import Hashable
 from typing import Any
 
 from hub.policy.engine import UNDEFINED
@@ -39,11 +40,12 @@ def memo_key(policy_hash: str, reads: InputReads, entrypoint: str, given: dict[s
 
 
 class DecisionMemo:
-    """A bounded, thread-safe LRU map from memo key to Rego output."""
+    """A bounded, thread-safe LRU map from memo key to Rego output (also used, with
+    tuple keys, for finished decisions: :mod:`hub.policy.verdicts`)."""
 
     def __init__(self, size: int) -> None:
         self._size = size
-        self._data: OrderedDict[str, Any] = OrderedDict()
+        self._data: OrderedDict[Hashable, Any] = OrderedDict()
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
@@ -51,7 +53,7 @@ class DecisionMemo:
     def __len__(self) -> int:
         return len(self._data)
 
-    def get(self, key: str, *, count_miss: bool = True) -> Any:
+    def get(self, key: Hashable, *, count_miss: bool = True) -> Any:
         """The memoised output, or ``UNDEFINED``; ``count_miss=False`` for a look that will
         not be followed by an evaluation (so ``misses`` counts Rego evaluations)."""
         with self._lock:
@@ -63,11 +65,11 @@ class DecisionMemo:
                 self.misses += 1
             return value
 
-    def __contains__(self, key: str) -> bool:
+    def __contains__(self, key: Hashable) -> bool:
         with self._lock:
             return key in self._data
 
-    def put(self, key: str, value: Any) -> None:
+    def put(self, key: Hashable, value: Any) -> None:
         if self._size <= 0:
             return
         with self._lock:

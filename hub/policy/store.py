@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 from hub.policy.bundle import PolicyBundle
-from hub.policy.decision_point import DecisionRecord, SectionInputs
+from hub.policy.decision_point import DecisionRecord, SectionInputs, outcome_text
 from hub.policy.errors import AdministrationError, NotFoundError
 from hub.policy.jurisdiction import RoleAssignment
 from hub.policy.model import FieldInfo
@@ -266,7 +266,7 @@ class PolicyStore:
                 "department": i.department[:64], "dataset": i.dataset[:64],
                 "fields": _fields_json(i.fields),
                 "request_time": i.time[:40], "emergency": i.emergency, "allow": r.allow,
-                "outcome": json.dumps(r.outcome, ensure_ascii=False, sort_keys=True),
+                "outcome": r.outcome_json or outcome_text(r.outcome),
             })
         # The driver's executemany, not an ORM bulk insert: this runs for every profile.
         with self.engine.begin() as conn:

@@ -358,7 +358,8 @@ def test_a_memo_miss_carries_every_missing_evaluation_of_the_profile(pdp: Policy
     assert pdp.memo_stats[1] == 3  # each fill is a real evaluation: counted as a miss
     sections, head, recorded = pdp.decide_profile_deferred(reqs, header, memo_only=True)
     assert recorded.result(0) is None and len(batches) == 1 and len(evaluations) == 3
-    pdp._memo = type(pdp._memo)(100)  # a cold memo: the same profile decided the normal way
+    # cold memos (Rego outputs and finished decisions): the same profile decided the normal way
+    pdp._memo, pdp._verdicts = type(pdp._memo)(100), type(pdp._verdicts)(100)
     normal, normal_head, _ = pdp.decide_profile_deferred(reqs, header)
     assert normal == sections and normal_head == head
 
@@ -367,7 +368,7 @@ def test_a_memo_miss_carries_every_missing_evaluation_of_the_profile(pdp: Policy
     def broken(entrypoint: str, given: Any) -> Any:
         raise EngineError("engine down")
 
-    pdp._memo = type(pdp._memo)(100)
+    pdp._memo, pdp._verdicts = type(pdp._memo)(100), type(pdp._verdicts)(100)
     pdp.policy.rego.evaluate = broken  # type: ignore[method-assign]
     with pytest.raises(MemoMiss) as info:
         pdp.decide_profile_deferred(reqs, header, memo_only=True)

@@ -316,7 +316,9 @@ def test_a_decision_not_in_the_memo_is_evaluated_off_the_event_loop(deployment) 
         read_on.append(threading.current_thread().name)
         return records_of(person_id)
 
-    memo, runtime.pdp._memo = runtime.pdp._memo, DecisionMemo(1000)  # cold: every decision needs Rego
+    # cold memos (Rego outputs and finished decisions): every decision needs Rego
+    memo, runtime.pdp._memo = runtime.pdp._memo, DecisionMemo(1000)
+    verdicts, runtime.pdp._verdicts = runtime.pdp._verdicts, DecisionMemo(1000)
     rego.evaluate = watched
     index.records_of = reading  # type: ignore[method-assign]
     try:
@@ -333,5 +335,5 @@ def test_a_decision_not_in_the_memo_is_evaluated_off_the_event_loop(deployment) 
     finally:
         rego.evaluate = evaluate
         index.records_of = records_of  # type: ignore[method-assign]
-        runtime.pdp._memo = memo
+        runtime.pdp._memo, runtime.pdp._verdicts = memo, verdicts
     assert [(s.department, s.outcome) for s in again.sections] == [(s.department, s.outcome) for s in first.sections]
