@@ -15,7 +15,7 @@ from hub.policy.bundle import CASBIN_RULES, PolicyBundle
 from hub.policy.compiled import compile_policy
 from hub.policy.decision_point import DecisionRecord, PolicyDecisionPoint, outcome_text
 from hub.policy.errors import EngineError
-from hub.policy.model import Context, HeaderRequest, Resource, SectionRequest, Subject
+from hub.policy.model import Context, HeaderRequest, SectionRequest, Subject
 from hub.policy.verdicts import verdict_key
 from tests.hub.policy.test_policy_decisions import ASSIGNMENTS, CIVIL, GRID, HEALTH, section
 
