@@ -519,7 +519,9 @@ def _start_workers(config_path: Path, port: int, count: int) -> list[Any]:
     started = []
     for index in range(1, count + 1):
         parent, child = context.Pipe(duplex=False)
-        proc = context.Process(target=run_worker, args=(str(config_path), index, -1.0, port, child), daemon=True)
+        # not daemonic, as the Supervisor of `pingan hub serve --workers N` starts them: a worker
+        # starts its own audit writer child, and a daemonic process may not have children
+        proc = context.Process(target=run_worker, args=(str(config_path), index, -1.0, port, child), daemon=False)
         proc.start()
         started.append(proc)
         if not parent.poll(120):
