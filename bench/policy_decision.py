@@ -235,15 +235,15 @@ def part2(bundle: PolicyBundle, assignments: list[RoleAssignment], rng: random.R
         for name, factory in (("embedded", EmbeddedRego), ("opa", lambda b: OpaRego(b, client))):
             policy = compile_policy(bundle, factory, assignments)
             print(f"{name:8s} policy reads: {policy.reads}")
-            run_profiles(PolicyDecisionPoint(policy, memo_size=0), today[:5])  # first-use compilation
-            times, allowed = run_profiles(PolicyDecisionPoint(policy, memo_size=0), today)
+            run_profiles(PolicyDecisionPoint(policy, memo_size=0, verdict_size=0), today[:5])  # first-use compilation
+            times, allowed = run_profiles(PolicyDecisionPoint(policy, memo_size=0, verdict_size=0), today)
             print(f"{name:8s} memo off (every section through Rego): {fmt(times)}; sections allowed {allowed}/{len(today) * len(SECTIONS)}")
             pdp = PolicyDecisionPoint(policy)
             times, _ = run_profiles(pdp, today)
             hits, misses = pdp.memo_stats
             print(f"{name:8s} memo on, empty at start: {fmt(times)}; hit rate {hits / max(hits + misses, 1):.1%} ({misses} misses)")
             recorded: list[Any] = []
-            run_profiles(PolicyDecisionPoint(policy, recorder=recorded.extend, memo_size=0), yesterday)
+            run_profiles(PolicyDecisionPoint(policy, recorder=recorded.extend, memo_size=0, verdict_size=0), yesterday)
             pdp = PolicyDecisionPoint(policy)
             t = time.perf_counter()
             added = pdp.warm(r.inputs for r in recorded[-WARM_DECISIONS:])

@@ -97,6 +97,7 @@ class PolicySection:
     decision_timeout_ms: PosInt = 200
     sync_seconds: PosFloat = 10.0
     memo_entries: NonNegInt = 50_000
+    verdict_entries: NonNegInt = 10_000
     warm_decisions: NonNegInt = 2_000
     decision_log_writer: Literal["process", "thread"] = "thread"
 

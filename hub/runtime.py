@@ -168,7 +168,10 @@ class HubRuntime:
         )
         self.decision_log = DecisionLogWriter(self.decision_log_process or self.policy_store)
         self.pdp = PolicyDecisionPoint(
-            admin.load_active(), recorder=self.decision_log, memo_size=config.policy.memo_entries
+            admin.load_active(),
+            recorder=self.decision_log,
+            memo_size=config.policy.memo_entries,
+            verdict_size=config.policy.verdict_entries,
         )
         admin.pdp = self.pdp
         admin.warm(self.pdp.policy)

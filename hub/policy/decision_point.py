@@ -363,15 +363,14 @@ class PolicyDecisionPoint:
         policy: CompiledPolicy,
         recorder: Recorder | None = None,
         memo_size: int = 50_000,
-        verdict_size: int | None = None,
+        verdict_size: int = 10_000,
     ) -> None:
         self._policy = policy
         self._recorder = recorder
         self._memo = DecisionMemo(memo_size) if memo_size > 0 else None
-        # Finished decisions by their exact inputs (hub/policy/verdicts.py); by default
-        # bounded as the Rego memo is (``verdict_size=0``: none, for comparisons).
-        verdicts = memo_size if verdict_size is None else verdict_size
-        self._verdicts = DecisionMemo(verdicts) if verdicts > 0 else None
+        # Finished decisions by their exact inputs (hub/policy/verdicts.py): about 2.7 KB
+        # each, so a smaller bound than the Rego memo's; 0 keeps none.
+        self._verdicts = DecisionMemo(verdict_size) if verdict_size > 0 else None
         self._swap = threading.Lock()
 
     def warm(self, recorded: Iterable[SectionInputs], policy: CompiledPolicy | None = None) -> int:

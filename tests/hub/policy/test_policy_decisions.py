@@ -207,7 +207,7 @@ class _Engine:
 )
 def test_bad_engine_output_is_a_deny(policy_bundle: PolicyBundle, value: Any, reason: str) -> None:
     policy = compile_policy(policy_bundle, lambda b: _Engine(value), ASSIGNMENTS)
-    d = PolicyDecisionPoint(policy, memo_size=0).decide(section("gw-1", ("grid_worker",), "civil_affairs", CIVIL))
+    d = PolicyDecisionPoint(policy, memo_size=0, verdict_size=0).decide(section("gw-1", ("grid_worker",), "civil_affairs", CIVIL))
     assert not d.allow and d.reasons == (reason,)
 
 
@@ -218,7 +218,7 @@ def test_opa_server_down_is_a_deny(policy_bundle: PolicyBundle) -> None:
     server = OpaDevServer().start()
     client = client_for(server.url, timeout=1.0)
     policy = compile_policy(policy_bundle, lambda b: OpaRego(b, client), ASSIGNMENTS)
-    pdp = PolicyDecisionPoint(policy, memo_size=0)
+    pdp = PolicyDecisionPoint(policy, memo_size=0, verdict_size=0)
     assert pdp.decide(section("gw-1", ("grid_worker",), "civil_affairs", CIVIL)).allow
     server.stop()
     d = pdp.decide(section("gw-1", ("grid_worker",), "civil_affairs", CIVIL))
@@ -248,7 +248,7 @@ def test_activation_is_atomic_and_in_flight_decisions_keep_their_version(policy_
             pass
 
     slow_old = compile_policy(policy_bundle, lambda b: Slow(), ASSIGNMENTS)
-    pdp = PolicyDecisionPoint(slow_old, memo_size=0)
+    pdp = PolicyDecisionPoint(slow_old, memo_size=0, verdict_size=0)
     result: list[Any] = []
     t = threading.Thread(target=lambda: result.append(pdp.decide(section("gw-1", ("grid_worker",), "civil_affairs", CIVIL))))
     t.start()

@@ -41,7 +41,7 @@ def store_and_pdp(request: pytest.FixtureRequest, database_url: str, policy_bund
     policy = compile_policy(policy_bundle, EmbeddedRego, (RoleAssignment("gw-1", "grid_worker", GRID),))
     child = DecisionLogProcess(database_url) if request.param == "process" else None
     writer = DecisionLogWriter(child or store)
-    yield store, PolicyDecisionPoint(policy, recorder=writer, memo_size=0), writer
+    yield store, PolicyDecisionPoint(policy, recorder=writer, memo_size=0, verdict_size=0), writer
     writer.close()
     if child is not None:
         child.close()
@@ -110,7 +110,7 @@ def test_a_killed_decision_log_process_fails_its_batch_and_the_next_batch_gets_a
     policy = compile_policy(policy_bundle, EmbeddedRego, (RoleAssignment("gw-1", "grid_worker", GRID),))
     with DecisionLogProcess(database_url) as child:
         writer = DecisionLogWriter(child)
-        pdp = PolicyDecisionPoint(policy, recorder=writer, memo_size=0)
+        pdp = PolicyDecisionPoint(policy, recorder=writer, memo_size=0, verdict_size=0)
         try:
             assert pdp.decide(_request(1)).allow
             first = child.pid

@@ -159,7 +159,7 @@ def test_key_drops_what_the_policy_cannot_observe(policy_bundle: PolicyBundle) -
 def test_relational_policy_shares_entries_across_places_with_identical_decisions(policy_bundle: PolicyBundle) -> None:
     policy = compile_policy(policy_bundle, EmbeddedRego, ASSIGNMENTS)
     memo = PolicyDecisionPoint(policy)
-    plain = PolicyDecisionPoint(policy, memo_size=0)
+    plain = PolicyDecisionPoint(policy, memo_size=0, verdict_size=0)
     try:
         for i, grid in enumerate(GRIDS):
             got, expected = memo.decide(request(f"gw-{i}", grid)), plain.decide(request(f"gw-{i}", grid))
@@ -199,7 +199,7 @@ def test_place_specific_policy_is_never_answered_from_another_place(policy_bundl
 def _recorded(policy_bundle: PolicyBundle) -> list[SectionInputs]:
     policy = compile_policy(policy_bundle, EmbeddedRego, ASSIGNMENTS)
     records: list[Any] = []
-    pdp = PolicyDecisionPoint(policy, recorder=records.extend, memo_size=0)
+    pdp = PolicyDecisionPoint(policy, recorder=records.extend, memo_size=0, verdict_size=0)
     try:
         for i, grid in enumerate(GRIDS):
             for purpose in ("routine_visit", "assistance"):

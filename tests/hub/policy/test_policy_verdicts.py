@@ -74,7 +74,7 @@ def test_anything_a_decision_depends_on_gets_its_own_entry(counted: Any, change:
     pdp, _batches, _evaluations = counted
     base = pdp.decide(section("gw-1", ("grid_worker",), "civil_affairs", CIVIL))
     changed = pdp.decide(section("gw-1", ("grid_worker",), "civil_affairs", CIVIL, **change))
-    fresh = PolicyDecisionPoint(pdp.policy, memo_size=0).decide(
+    fresh = PolicyDecisionPoint(pdp.policy, memo_size=0, verdict_size=0).decide(
         section("gw-1", ("grid_worker",), "civil_affairs", CIVIL, **change)
     )
     assert changed == fresh  # decided as a decision point without any memo decides it
