@@ -75,6 +75,7 @@ def test_minimal_config_gets_the_documented_defaults(conf_dir: Path) -> None:
     assert config.auth.max_token_lifetime_seconds == 43200 and "grid_worker" in config.auth.known_roles
     assert config.audit.checkpoint_every_entries == 256 and config.audit.checkpoint_every_seconds == 10.0
     assert config.policy.engine == "embedded" and config.adapters == ()
+    assert config.policy.memo_entries == 50_000 and config.policy.verdict_entries == 10_000
     assert config.masking.pseudonym_key_file == conf_dir / "keys" / "pseudonym.key"
     assert config.database.url == f"sqlite:///{conf_dir / 'pingan-hub.db'}"
 
@@ -118,6 +119,7 @@ def test_config_is_frozen(conf_dir: Path) -> None:
         ("[[adapters]]\nname = 'Justice'\naddress = 'h:1'\n", "adapters[0].name", "lower-case identifier"),
         ("[[adapters]]\nname = 'a'\naddress = 'nohostport'\n", "adapters[0].address", "host:port"),
         ("[policy]\nengine = 'remote'\n", "policy.engine", "'embedded' or 'opa'"),
+        ("[policy]\nverdict_entries = -1\n", "policy.verdict_entries", "greater than or equal to 0"),
         ("[policy]\nengine = 'opa'\n", "policy.opa_url", "required when policy.engine = 'opa'"),
         ("[policy]\nengine = 'opa'\nopa_url = 'ftp://x'\n", "policy.opa_url", "http://"),
         ("[policy]\nopa_url = 'http://x:8181'\n", "policy.opa_url", "only used when"),
