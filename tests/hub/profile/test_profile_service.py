@@ -337,3 +337,20 @@ def test_a_decision_not_in_the_memo_is_evaluated_off_the_event_loop(deployment) 
         index.records_of = records_of  # type: ignore[method-assign]
         runtime.pdp._memo, runtime.pdp._verdicts = memo, verdicts
     assert [(s.department, s.outcome) for s in again.sections] == [(s.department, s.outcome) for s in first.sections]
+
+
+def test_a_repeated_profile_is_decided_from_remembered_verdicts(deployment) -> None:  # type: ignore[no-untyped-def]
+    """The hub's decision point remembers finished decisions ([policy] verdict_entries): the
+    same caller asking the same question again is decided without Casbin or Rego, and
+    gets the same sections (hub/policy/verdicts.py)."""
+    pdp = deployment.runtime.pdp
+    assert pdp._verdicts is not None and pdp._verdicts._size == deployment.runtime.config.policy.verdict_entries
+    first = deployment.profile("grid_worker", person_id=deployment.home.person_id)
+    hits, misses = pdp.verdict_stats
+    rego = pdp.memo_stats
+    again = deployment.profile("grid_worker", person_id=deployment.home.person_id)
+    assert pdp.verdict_stats[1] == misses and pdp.verdict_stats[0] >= hits + 1 + len(first.sections) - 1
+    assert pdp.memo_stats == rego  # the Rego memo was not even asked
+    assert [(s.department, s.outcome, len(s.records)) for s in again.sections] == [
+        (s.department, s.outcome, len(s.records)) for s in first.sections
+    ]
