@@ -198,7 +198,7 @@ def profile_requests(rng: random.Random, assignments: list[RoleAssignment], all_
         grid = rng.choice([g for g in all_grids if within(g, a.scope)][:20])
         purpose = rng.choice(ROLES[a.role][2])
         groups = rng.choice(GROUP_SETS)
-        subject = Subject(a.user_id, "grid_office", (a.role,))
+        subject = Subject(a.user_id, "grid_office", (a.role,), (a.scope,))
         out.append([
             SectionRequest(subject, Resource(grid, groups, dept, ds, fields, f"P{i}"), purpose, "", Context(), f"bench-{i}")
             for dept, (ds, fields) in SECTIONS.items()
@@ -267,7 +267,7 @@ def repeat_requests(rng: random.Random, assignments: list[RoleAssignment], all_g
     for i in range(n):
         a, grid, purpose = rng.choice(places)
         groups = rng.choice(GROUP_SETS) if rng.random() < 0.1 else ()
-        subject = Subject(a.user_id, "grid_office", (a.role,))
+        subject = Subject(a.user_id, "grid_office", (a.role,), (a.scope,))
         out.append([
             SectionRequest(subject, Resource(grid, groups, dept, ds, fields, f"P{i}"), purpose, "", Context(), f"bench-{i}")
             for dept, (ds, fields) in SECTIONS.items()

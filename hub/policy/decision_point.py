@@ -28,7 +28,7 @@ from typing import Any
 from hub.policy.compiled import CompiledPolicy
 from hub.policy.engine import DECISION, HEADER, UNDEFINED
 from hub.policy.errors import EngineError, MemoMiss, PolicyError
-from hub.policy.jurisdiction import RoleAssignment, ScopeIndex, is_valid_path
+from hub.policy.jurisdiction import RoleAssignment, ScopeIndex, is_valid_path, narrowed
 from hub.policy.memo import DecisionMemo, memo_key
 from hub.policy.model import (
     CATEGORIES,
@@ -55,7 +55,9 @@ class SectionInputs:
     """The inputs of one decision, as recorded for replay.
 
     ``assignments`` are the (role, scope) pairs the user held, at decision time,
-    at scopes covering the person's jurisdiction.
+    at scopes covering the person's jurisdiction, narrowed to the jurisdictions of
+    the caller's credential (:func:`hub.policy.jurisdiction.narrowed`): none when the
+    credential names no jurisdiction covering the person.
     """
 
     kind: str
@@ -133,7 +135,10 @@ def _validate_section(inputs: SectionInputs) -> list[str]:
 def _effective(inputs: SectionInputs) -> tuple[tuple[tuple[str, str], ...], str | None]:
     """Pairs both assigned (covering the person) and claimed; or a deny reason."""
     if not inputs.assignments:
-        return (), "no role assignment of the caller covers the person's jurisdiction"
+        return (), (
+            "no role assignment of the caller covers the person's jurisdiction"
+            " within the jurisdictions of the caller's credential"
+        )
     pairs = tuple(sorted((r, s) for r, s in inputs.assignments if r in inputs.claimed_roles))
     if not pairs:
         return (), "none of the caller's roles at the person's jurisdiction is in the caller's credential"
@@ -432,7 +437,7 @@ class PolicyDecisionPoint:
             user_id=s.user_id,
             subject_department=s.department,
             claimed_roles=tuple(sorted(set(s.roles))),
-            assignments=policy.casbin.index.covering(s.user_id, jur) if jur else (),
+            assignments=narrowed(policy.casbin.index.covering(s.user_id, jur), s.jurisdictions, jur) if jur else (),
             purpose=req.purpose,
             justification_provided=req.justification_provided,
             person_jurisdiction=jur,

@@ -29,6 +29,25 @@ def within(path: str, scope: str) -> bool:
     return path == scope or path.startswith(scope + "/")
 
 
+def narrowed(
+    pairs: Iterable[tuple[str, str]], claimed: Iterable[str], path: str
+) -> tuple[tuple[str, str], ...]:
+    """The (role, scope) pairs covering ``path``, narrowed to the scopes a credential names.
+
+    A caller acts within what the organisation assigned them (``pairs``, the policy
+    store's role assignments covering ``path``) *and* within the jurisdictions their
+    token names (``claimed``): the token can only narrow. When no claimed scope covers
+    ``path`` nothing is left; otherwise each pair's scope becomes the narrower of its
+    own and the widest claimed scope covering ``path`` (both are prefixes of ``path``,
+    so one contains the other).
+    """
+    covering = [c for c in claimed if within(path, c)]
+    if not covering:
+        return ()
+    widest = min(covering, key=len)
+    return tuple(sorted({(r, s if len(s) >= len(widest) else widest) for r, s in pairs if within(path, s)}))
+
+
 @dataclass(frozen=True)
 class RoleAssignment:
     """A role granted to a user at a jurisdiction scope (a Casbin ``g`` rule)."""

@@ -37,7 +37,7 @@ def admin(database_url: str, policy_bundle: PolicyBundle) -> Any:
 
 def _ask(pdp: PolicyDecisionPoint, user: str, role: str) -> Any:
     return pdp.decide(SectionRequest(
-        Subject(user, "grid_office", (role,)), Resource("TH/S03/C07/G05", (), "civil_affairs", "allowance", CIVIL, "P-1"),
+        Subject(user, "grid_office", (role,), ("TH",)), Resource("TH/S03/C07/G05", (), "civil_affairs", "allowance", CIVIL, "P-1"),
         "routine_visit", justification="monthly visit to the household", request_id=f"r-{user}",
     ))
 

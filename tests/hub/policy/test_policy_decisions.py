@@ -41,9 +41,10 @@ CIVIL = (
 
 
 def section(user: str, roles: tuple[str, ...], dept: str, fields: tuple[FieldInfo, ...], *, where: str = GRID,
-            purpose: str = "routine_visit", groups: tuple[str, ...] = (), justification: str = "", emergency: bool = False) -> SectionRequest:
+            purpose: str = "routine_visit", groups: tuple[str, ...] = (), justification: str = "", emergency: bool = False,
+            jurisdictions: tuple[str, ...] = ("TH",)) -> SectionRequest:
     return SectionRequest(
-        subject=Subject(user, "grid_office", roles),
+        subject=Subject(user, "grid_office", roles, jurisdictions),
         resource=Resource(where, groups, dept, "records", fields, person_ref="P-000123"),
         purpose=purpose,
         justification=justification,
@@ -77,7 +78,35 @@ def test_grid_worker_never_gets_health_details(pdp: PolicyDecisionPoint) -> None
 def test_outside_jurisdiction_is_denied_with_reason(pdp: PolicyDecisionPoint) -> None:
     d = pdp.decide(section("gw-1", ("grid_worker",), "civil_affairs", CIVIL, where="TH/S03/C07/G04"))
     assert not d.allow and d.fields == {}
-    assert d.reasons == ("no role assignment of the caller covers the person's jurisdiction",)
+    assert d.reasons == (
+        "no role assignment of the caller covers the person's jurisdiction within the jurisdictions of the caller's credential",
+    )
+
+
+def test_the_credentials_jurisdictions_narrow_the_assignments(pdp: PolicyDecisionPoint) -> None:
+    # jo-1 is assigned TH/S03; a token naming only community C07 reaches C07 and no further.
+    inside = pdp.decide(section("jo-1", ("justice_officer",), "civil_affairs", CIVIL, where="TH/S03/C07/G05",
+                                jurisdictions=("TH/S03/C07",)))
+    assert inside.allow
+    outside = pdp.decide(section("jo-1", ("justice_officer",), "civil_affairs", CIVIL, where="TH/S03/C02/G01",
+                                 jurisdictions=("TH/S03/C07",)))
+    assert not outside.allow and "jurisdictions of the caller's credential" in outside.reasons[0]
+    # Without the token's bound the same assignment reaches C02.
+    assert pdp.decide(section("jo-1", ("justice_officer",), "civil_affairs", CIVIL, where="TH/S03/C02/G01")).allow
+
+
+def test_a_credential_without_jurisdictions_reaches_no_one(pdp: PolicyDecisionPoint) -> None:
+    d = pdp.decide(section("gw-1", ("grid_worker",), "civil_affairs", CIVIL, jurisdictions=()))
+    assert not d.allow and d.fields == {}
+    header = pdp.decide_header(HeaderRequest(Subject("gw-1", "grid_office", ("grid_worker",)), GRID, (), "routine_visit"))
+    assert not header.allow and not header.risk_level and not header.groups
+
+
+def test_a_wider_credential_does_not_widen_the_assignment(pdp: PolicyDecisionPoint) -> None:
+    # gw-1 is assigned one grid; a token naming the whole district still reaches that grid only.
+    assert pdp.decide(section("gw-1", ("grid_worker",), "civil_affairs", CIVIL, jurisdictions=("TH",))).allow
+    d = pdp.decide(section("gw-1", ("grid_worker",), "civil_affairs", CIVIL, where="TH/S03/C07/G04", jurisdictions=("TH",)))
+    assert not d.allow
 
 
 def test_claimed_role_must_be_assigned(pdp: PolicyDecisionPoint) -> None:
@@ -122,11 +151,11 @@ def test_malformed_requests_fail_closed(pdp: PolicyDecisionPoint) -> None:
 
 
 def test_header_shows_grid_worker_risk_only(pdp: PolicyDecisionPoint) -> None:
-    h = pdp.decide_header(HeaderRequest(Subject("gw-1", "grid_office", ("grid_worker",)), GRID, ("severe_mental_disorder",), "routine_visit"))
+    h = pdp.decide_header(HeaderRequest(Subject("gw-1", "grid_office", ("grid_worker",), ("TH",)), GRID, ("severe_mental_disorder",), "routine_visit"))
     assert (h.allow, h.risk_level, h.responsible_helper, h.groups) == (True, True, True, False)
-    h = pdp.decide_header(HeaderRequest(Subject("cp-1", "police", ("community_police",)), GRID, ("drug_involved",), "routine_visit"))
+    h = pdp.decide_header(HeaderRequest(Subject("cp-1", "police", ("community_police",), ("TH",)), GRID, ("drug_involved",), "routine_visit"))
     assert h.groups
-    h = pdp.decide_header(HeaderRequest(Subject("cp-1", "police", ("community_police",)), "TH/S04/C01", (), "routine_visit"))
+    h = pdp.decide_header(HeaderRequest(Subject("cp-1", "police", ("community_police",), ("TH",)), "TH/S04/C01", (), "routine_visit"))
     assert not h.allow and not h.risk_level
 
 
@@ -154,7 +183,7 @@ def test_failing_recorder_fails_closed(pdp: PolicyDecisionPoint) -> None:
 def test_decide_profile_records_header_and_sections_in_one_batch(pdp: PolicyDecisionPoint) -> None:
     batches: list[list[DecisionRecord]] = []
     pdp._recorder = batches.append
-    header = HeaderRequest(Subject("gw-1", "grid_office", ("grid_worker",)), GRID, ("severe_mental_disorder",), "routine_visit")
+    header = HeaderRequest(Subject("gw-1", "grid_office", ("grid_worker",), ("TH",)), GRID, ("severe_mental_disorder",), "routine_visit")
     reqs = [section("gw-1", ("grid_worker",), d, f) for d, f in (("civil_affairs", CIVIL), ("health", HEALTH))]
     sections, head = pdp.decide_profile(reqs, header)
     assert [d.allow for d in sections] == [True, True]
@@ -167,7 +196,7 @@ def test_decide_profile_fails_closed_when_the_batch_cannot_be_recorded(pdp: Poli
         raise RuntimeError("disk full")
 
     pdp._recorder = broken
-    header = HeaderRequest(Subject("gw-1", "grid_office", ("grid_worker",)), GRID, ("severe_mental_disorder",), "routine_visit")
+    header = HeaderRequest(Subject("gw-1", "grid_office", ("grid_worker",), ("TH",)), GRID, ("severe_mental_disorder",), "routine_visit")
     sections, head = pdp.decide_profile([section("gw-1", ("grid_worker",), "civil_affairs", CIVIL)], header)
     assert not head.allow and not head.risk_level and head.reasons == ("the decision could not be recorded",)
     assert [(d.allow, d.reasons) for d in sections] == [(False, ("the decision could not be recorded",))]
@@ -282,7 +311,7 @@ def test_decide_profile_deferred_hands_the_recording_to_the_caller(pdp: PolicyDe
     group-commit writer it completes when the batch is committed (test_policy_group_commit.py)."""
     from hub.policy.errors import PolicyError
 
-    header = HeaderRequest(Subject("gw-1", "grid_office", ("grid_worker",)), GRID, (), "routine_visit")
+    header = HeaderRequest(Subject("gw-1", "grid_office", ("grid_worker",), ("TH",)), GRID, (), "routine_visit")
     reqs = [section("gw-1", ("grid_worker",), "civil_affairs", CIVIL)]
     batches: list[list[DecisionRecord]] = []
     pdp._recorder = batches.append
@@ -306,7 +335,7 @@ def _two_section_profile(
 ) -> tuple[HeaderRequest, list[SectionRequest], list[list[DecisionRecord]], list[str]]:
     """A grid worker's two-section profile; ``pdp`` then records into the returned batches
     and counts each Rego evaluation (by entrypoint) into the returned list."""
-    header = HeaderRequest(Subject("gw-1", "grid_office", ("grid_worker",)), GRID, (), "routine_visit")
+    header = HeaderRequest(Subject("gw-1", "grid_office", ("grid_worker",), ("TH",)), GRID, (), "routine_visit")
     reqs = [section("gw-1", ("grid_worker",), "civil_affairs", CIVIL), section("gw-1", ("grid_worker",), "health", HEALTH)]
     batches: list[list[DecisionRecord]] = []
     pdp._recorder = batches.append

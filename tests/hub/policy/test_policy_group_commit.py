@@ -25,7 +25,7 @@ FIELDS = (FieldInfo("name", "identity", 2), FieldInfo("allowance_type", "assista
 
 def _request(n: int) -> SectionRequest:
     return SectionRequest(
-        Subject("gw-1", "grid_office", ("grid_worker",)),
+        Subject("gw-1", "grid_office", ("grid_worker",), ("TH",)),
         Resource(GRID, (), "civil_affairs", "records", FIELDS, person_ref=f"P-{n:06d}"),
         "routine_visit",
         context=Context(),
@@ -85,7 +85,7 @@ def test_deferred_profile_decisions_complete_when_committed_and_fail_with_the_co
     from hub.policy.model import HeaderRequest
 
     store, pdp, _ = store_and_pdp
-    header = HeaderRequest(Subject("gw-1", "grid_office", ("grid_worker",)), GRID, (), "routine_visit", request_id="req-h")
+    header = HeaderRequest(Subject("gw-1", "grid_office", ("grid_worker",), ("TH",)), GRID, (), "routine_visit", request_id="req-h")
     sections, _, recorded = pdp.decide_profile_deferred([_request(7)], header)
     assert [d.allow for d in sections] == [True]
     assert recorded.result(10) is None

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hub.policy.jurisdiction import RoleAssignment, ScopeIndex, is_valid_path, within
+from hub.policy.jurisdiction import RoleAssignment, ScopeIndex, is_valid_path, narrowed, within
 
 
 @pytest.mark.parametrize(
@@ -54,3 +54,22 @@ def test_index_answers_role_within() -> None:
     assert not index.has_role_within("other", "grid_worker", "TH/S03/C07/G05")
     assert index.covering("u", "TH/S04/C01") == (("street_officer", "TH/S04"),)
     assert len(index) == 2
+
+
+def test_narrowed_keeps_the_narrower_of_assignment_and_credential() -> None:
+    person = "TH/S03/C07/G05"
+    pairs = (("street_officer", "TH/S03"), ("grid_worker", "TH/S03/C07/G05"))
+    # The credential names community C07: the street assignment narrows to it, the grid stays.
+    assert narrowed(pairs, ("TH/S03/C07",), person) == (("grid_worker", "TH/S03/C07/G05"), ("street_officer", "TH/S03/C07"))
+    # A wider credential leaves the assignments as they are.
+    assert narrowed(pairs, ("TH",), person) == tuple(sorted(pairs))
+    # Several covering credential scopes: the widest counts (the token's union).
+    assert narrowed(pairs, ("TH/S03/C07/G05", "TH/S03/C07"), person) == narrowed(pairs, ("TH/S03/C07",), person)
+
+
+def test_narrowed_is_empty_without_a_covering_credential_scope() -> None:
+    pairs = (("street_officer", "TH/S03"),)
+    assert narrowed(pairs, (), "TH/S03/C07/G05") == ()
+    assert narrowed(pairs, ("TH/S03/C070", "TH/S04"), "TH/S03/C07/G05") == ()  # whole segments only
+    # A pair that does not cover the person is dropped, whatever the credential says.
+    assert narrowed((("grid_worker", "TH/S03/C01/G01"),), ("TH",), "TH/S03/C07/G05") == ()

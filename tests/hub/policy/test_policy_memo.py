@@ -44,7 +44,7 @@ def _with(bundle: PolicyBundle, authz: str) -> PolicyBundle:
 
 def request(user: str, where: str, *, purpose: str = "routine_visit", rid: str = "r") -> SectionRequest:
     return SectionRequest(
-        subject=Subject(user, "grid_office", ("grid_worker", "street_officer")),
+        subject=Subject(user, "grid_office", ("grid_worker", "street_officer"), ("TH",)),
         resource=Resource(where, (), "civil_affairs", "assistance", FIELDS, person_ref="P-1"),
         purpose=purpose,
         justification="",
@@ -204,7 +204,7 @@ def _recorded(policy_bundle: PolicyBundle) -> list[SectionInputs]:
         for i, grid in enumerate(GRIDS):
             for purpose in ("routine_visit", "assistance"):
                 pdp.decide(request(f"gw-{i}", grid, purpose=purpose))
-            pdp.decide_header(HeaderRequest(Subject(f"gw-{i}", "grid_office", ("grid_worker",)), grid, (), "routine_visit", "", Context(), "h"))
+            pdp.decide_header(HeaderRequest(Subject(f"gw-{i}", "grid_office", ("grid_worker",), ("TH",)), grid, (), "routine_visit", "", Context(), "h"))
     finally:
         policy.rego.close()
     return [r.inputs for r in records]

@@ -89,7 +89,7 @@ def test_other_callers_fields_and_headers_are_not_mixed_up(counted: Any) -> None
     health = pdp.decide(section("gw-1", ("grid_worker",), "health", HEALTH))
     other = pdp.decide(section("hw-1", ("health_worker",), "health", HEALTH))
     assert set(civil.fields) != set(health.fields) and health != other
-    header = HeaderRequest(Subject("gw-1", "grid_office", ("grid_worker",)), GRID, (), "routine_visit")
+    header = HeaderRequest(Subject("gw-1", "grid_office", ("grid_worker",), ("TH",)), GRID, (), "routine_visit")
     head = pdp.decide_header(header)
     assert pdp.decide_header(dataclasses.replace(header, request_id="req-9")) == head
     assert pdp.verdict_stats == (1, 4)

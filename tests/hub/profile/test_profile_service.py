@@ -81,6 +81,31 @@ def test_out_of_jurisdiction_is_denied_and_audited(deployment) -> None:  # type:
     assert entry.sections and all(s.outcome is Outcome.DENIED for s in entry.sections)
 
 
+def test_the_tokens_jurisdictions_bound_the_callers_assignments(deployment) -> None:  # type: ignore[no-untyped-def]
+    # jo-1 is assigned the whole street of the corrections subject; a token naming only
+    # another community of that street reaches no one outside it, and the denial is audited.
+    subject = deployment.corrections
+    street = "/".join(subject.jurisdiction.split("/")[:2])
+    community = "/".join(subject.jurisdiction.split("/")[:3])
+    elsewhere = next(
+        "/".join(r.jurisdiction.split("/")[:3])
+        for r in deployment.residents
+        if r.jurisdiction.startswith(street + "/") and not r.jurisdiction.startswith(community + "/")
+    )
+    deployment.tokens["justice_elsewhere"] = deployment.keys.token("jo-1", "justice", ["justice_officer"], [elsewhere])
+    deployment.tokens["justice_here"] = deployment.keys.token("jo-1", "justice", ["justice_officer"], [community])
+    before = deployment.audit_size()
+    code = _code(lambda: deployment.profile("justice_elsewhere", purpose="case_handling", person_id=subject.person_id))
+    assert code == grpc.StatusCode.PERMISSION_DENIED
+    entry = deployment.last_entry()
+    assert deployment.audit_size() == before + 1
+    assert isinstance(entry, AccessEntry) and entry.person_id == subject.person_id
+    assert entry.sections and all(s.outcome is Outcome.DENIED for s in entry.sections)
+    # The same assignment through a token naming the subject's own community is served.
+    response = deployment.profile("justice_here", purpose="case_handling", person_id=subject.person_id)
+    assert any(s.outcome in (CLEAR, MASKED) for s in response.sections)
+
+
 def test_unknown_person_is_not_found_and_audited(deployment) -> None:  # type: ignore[no-untyped-def]
     before = deployment.audit_size()
     code = _code(lambda: deployment.profile("grid_worker", person_id="p-does-not-exist"))
