@@ -17,10 +17,12 @@ from dataclasses import dataclass, field
 import grpc
 
 from hub.departments.breaker import BreakerSettings, CircuitBreaker
-from hub.departments.certificate_check import AdapterCertificateCheck
+from hub.departments.certificate_check import AdapterCertificateCheck, Refusal
 from pingan.v1 import adapter_pb2, adapter_pb2_grpc, linkage_pb2
 
 _RETRYABLE = frozenset({grpc.StatusCode.UNAVAILABLE})
+# outcomes meaning the adapter is down or slow, counted by the breaker (None: deadline spent before a call)
+_DOWN = frozenset({None, grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED})
 
 
 def adapter_certificate_name(adapter_name: str) -> str:
@@ -122,17 +124,46 @@ class DepartmentClient:
         return await self._call(self._stub.ListAlerts, request)
 
     async def _call(self, method: grpc.aio.UnaryUnaryMultiCallable, request: object) -> CallResult:
+        """One call through the breaker, which hears exactly one verdict whatever happens.
+
+        Down or slow (UNAVAILABLE, DEADLINE_EXCEEDED, deadline spent, certificate
+        unreadable) is a failure; any other answer, application errors included
+        (FAILED_PRECONDITION from the witness check, INVALID_ARGUMENT, INTERNAL), shows the
+        adapter up and is a success. A cancelled call (the profile's own deadline), a
+        locally CANCELLED one or a revoked certificate says neither: the permit is
+        released, so a half-open trial frees its slot instead of blocking every later call.
+        """
         started = time.perf_counter()
+        permit = self.breaker.acquire()
+        if permit is None:
+            return CallResult(self.name, None, "circuit open: department failing, not called", None, 0.0, 0)
+        up: bool | None = None  # the verdict; None until an outcome gives one
+        try:
+            result, up = await self._attempts(method, request, started)
+            return result
+        finally:
+            if up is None:
+                self.breaker.release(permit)
+            elif up:
+                self.breaker.record_success()
+            else:
+                self.breaker.record_failure()
+
+    async def _attempts(
+        self, method: grpc.aio.UnaryUnaryMultiCallable, request: object, started: float
+    ) -> tuple[CallResult, bool | None]:
+        """The call with its retries, and whether it shows the adapter up (None: no verdict)."""
         deadline = started + self.endpoint.deadline_ms / 1000.0
         attempts = 0
-        if not self.breaker.allow():
-            return CallResult(self.name, None, "circuit open: department failing, not called", None, 0.0, 0)
         if self.certificate_check is not None:
             refused = await self._refused_certificate(deadline - started)
             if refused is not None:
-                return CallResult(
-                    self.name, None, f"UNAVAILABLE: {refused}", grpc.StatusCode.UNAVAILABLE, _ms_since(started), 0
+                result = CallResult(
+                    self.name, None, f"UNAVAILABLE: {refused.message}", grpc.StatusCode.UNAVAILABLE,
+                    _ms_since(started), 0,
                 )
+                # unreachable for the check means unreachable for the call; revoked says nothing of that
+                return result, None if refused.revoked else False
         last_code: grpc.StatusCode | None = None
         last_error = "not called"
         trailers: tuple[tuple[str, str], ...] = ()
@@ -154,15 +185,15 @@ class DepartmentClient:
                     break
                 await asyncio.sleep(backoff)
                 continue
-            self.breaker.record_success()
-            return CallResult(self.name, response, None, None, _ms_since(started), attempts)
-        if last_code in (None, grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
-            self.breaker.record_failure()
-            if last_code is None:
-                last_code, last_error = grpc.StatusCode.DEADLINE_EXCEEDED, "deadline exceeded"
-        return CallResult(self.name, None, last_error, last_code, _ms_since(started), attempts, trailers)
+            return CallResult(self.name, response, None, None, _ms_since(started), attempts), True
+        up: bool | None = last_code not in _DOWN
+        if last_code is None:
+            last_code, last_error = grpc.StatusCode.DEADLINE_EXCEEDED, "deadline exceeded"
+        elif last_code is grpc.StatusCode.CANCELLED:
+            up = None  # cancelled on this side (channel closed): the adapter's state is unknown
+        return CallResult(self.name, None, last_error, last_code, _ms_since(started), attempts, trailers), up
 
-    async def _refused_certificate(self, timeout: float) -> str | None:
+    async def _refused_certificate(self, timeout: float) -> Refusal | None:
         """Why the adapter's certificate forbids this call (revoked, or unreadable), or None.
 
         A channel that is not connected is about to open a new connection, whose
@@ -172,12 +203,7 @@ class DepartmentClient:
         assert check is not None
         if self._channel.get_state(try_to_connect=False) != grpc.ChannelConnectivity.READY:
             check.forget()
-        refusal = await check.refusal(timeout)
-        if refusal is None:
-            return None
-        if not refusal.revoked:
-            self.breaker.record_failure()  # unreachable for the check means unreachable for the call
-        return refusal.message
+        return await check.refusal(timeout)
 
 
 def _ms_since(started: float) -> float:

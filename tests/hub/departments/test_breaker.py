@@ -50,3 +50,36 @@ def test_success_resets_the_count() -> None:
     breaker.record_success()
     breaker.record_failure()
     assert breaker.state is BreakerState.CLOSED
+
+
+def test_a_released_trial_frees_the_slot_and_counts_nothing() -> None:
+    clock = Clock()
+    breaker = CircuitBreaker(BreakerSettings(failure_threshold=1, reset_seconds=5), clock)
+    breaker.record_failure()
+    clock.now = 5.0
+    trial = breaker.acquire()
+    assert trial is not None and trial.trial
+    assert breaker.acquire() is None  # the slot is taken
+    breaker.release(trial)  # cancelled: no word on the adapter
+    assert breaker.state is BreakerState.HALF_OPEN
+    assert breaker.acquire() is not None  # the next call is the trial
+
+
+def test_a_stale_release_leaves_a_newer_trial_alone() -> None:
+    clock = Clock()
+    breaker = CircuitBreaker(BreakerSettings(failure_threshold=1, reset_seconds=5), clock)
+    breaker.record_failure()
+    clock.now = 5.0
+    first = breaker.acquire()
+    assert first is not None
+    breaker.record_failure()  # another call's failure reopens the breaker
+    clock.now = 10.0
+    second = breaker.acquire()
+    assert second is not None and second.trial != first.trial
+    breaker.release(first)
+    assert breaker.acquire() is None  # the second trial still holds the slot
+    closed = CircuitBreaker(BreakerSettings(), clock)
+    permit = closed.acquire()
+    assert permit is not None and not permit.trial
+    closed.release(permit)
+    assert closed.state is BreakerState.CLOSED
