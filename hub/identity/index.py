@@ -714,19 +714,29 @@ class IdentityIndex:
         return _Loaded(person_ids, Matcher(mx, labels, model, self._threshold), scheme, generation)
 
     def lookup(self, encoding: linkage_pb2.LinkageEncoding) -> list[PersonMatch]:
-        """Persons a query encoding (from an adapter's Tokenize) matches, best first."""
+        """Persons a query encoding (from an adapter's Tokenize) matches, best first: the
+        holders of a held valid ID number, else the probabilistic match; a mobile number
+        alone is answered by the persons holding it, each at probability 1.0."""
         loaded = self._ensure_loaded()
         validate_encoding(encoding, loaded.scheme, "query encoding")
         record = EncodedRecord.from_encoding(encoding)
         # A held valid ID number answers without a query matrix (most of a lookup's cost):
         # the same first step Matcher.match takes.
-        qid = 0
+        qid = qphone = 0
         for kind, token in record.tokens:  # as RecordMatrix.from_records places it (the last one)
             if kind == "id_number":
                 qid = token_int(token)
-        matches = loaded.matcher.by_id_number(qid)
-        if not matches:
-            matches = loaded.matcher.match(RecordMatrix.from_records([record], loaded.scheme.bloom_bits))
+            elif kind == "phone":
+                qphone = token_int(token)
+        if qphone and not record.blooms and {kind for kind, _ in record.tokens} == {"phone"}:
+            # Asked by a mobile number alone: one agreeing field is never evidence enough
+            # for the probabilistic score, so the answer is whoever holds that number (the
+            # resolver refuses when several persons do, e.g. a shared family phone).
+            matches = loaded.matcher.holders("phone", qphone)
+        else:
+            matches = loaded.matcher.by_id_number(qid)
+            if not matches:
+                matches = loaded.matcher.match(RecordMatrix.from_records([record], loaded.scheme.bloom_bits))
         return [PersonMatch(loaded.person_ids[m.label], m.probability) for m in matches]
 
     def person_of(self, department: str, dataset: str, local_record_id: str) -> str | None:

@@ -108,7 +108,12 @@ class Matcher:
         """The clusters holding a valid ID number's keyed token, at probability 1.0 (empty
         when no indexed record holds it): :meth:`match`'s first step, for a lookup that
         need not build a query matrix when the number is held."""
-        exact = self._exact("id_number", token) if token else np.zeros(0, np.int64)
+        return self.holders("id_number", token)
+
+    def holders(self, kind: str, token: int) -> list[Match]:
+        """The clusters whose records hold ``token`` of an exact person key (one of
+        ``PERSON_TOKENS``), each at probability 1.0; empty for no token (0) or no holder."""
+        exact = self._exact(kind, token) if token else np.zeros(0, np.int64)
         return [Match(label, 1.0) for label in sorted(set(self._labels[exact].tolist()))]
 
     def match(self, q: RecordMatrix) -> list[Match]:

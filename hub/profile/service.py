@@ -109,6 +109,7 @@ class ProfileServicer(profile_pb2_grpc.ProfileServiceServicer):
             person = await self._resolve(caller, ask, context, started)
             household_id = person.household_id or ""
             if not household_id:
+                await self._audit_refusal(caller, ask, context, started, person.person_id, ("no_household",))
                 raise StatusError(grpc.StatusCode.NOT_FOUND, "this person belongs to no known household")
         members = await asyncio.to_thread(self._index.household_members, household_id)
         if not members:
@@ -132,7 +133,13 @@ class ProfileServicer(profile_pb2_grpc.ProfileServiceServicer):
                 continue
             header = assembly.header
             response.headers.append(header)
-            response.members.add(person_id=member, masked_name=header.masked_name, age_band=header.age_band)
+            listed = response.members.add(
+                person_id=member,
+                masked_name=header.masked_name,
+                age_band=header.age_band,
+                relationship=_relationship(assembly),
+            )
+            listed.audit.CopyFrom(_receipt(receipt, ask.request_id))
             if info.migrant and "registered_elsewhere" not in response.flags:
                 response.flags.append("registered_elsewhere")
         if receipt is None:
@@ -437,6 +444,22 @@ def _audit_caller(caller: Caller, context: grpc.aio.ServicerContext) -> AuditCal
         client_address=_peer(context),
         jurisdiction=",".join(caller.jurisdictions),
     )
+
+
+# The canonical field (adapters/examples: category household) naming a member's
+# relationship to the household head.
+RELATIONSHIP_FIELD = "relation_to_head"
+
+
+def _relationship(assembly: Assembly) -> str:
+    """The member's relationship to the head as the caller may see it: the first shown
+    (possibly masked) ``relation_to_head`` value among the member's records, else ""."""
+    for section in assembly.sections:
+        for record in section.proto.records:
+            for f in record.fields:
+                if f.name == RELATIONSHIP_FIELD and not f.withheld and f.value.WhichOneof("kind") == "string_value":
+                    return f.value.string_value
+    return ""
 
 
 def _receipt(receipt: Receipt, request_id: str) -> profile_pb2.AuditReceipt:

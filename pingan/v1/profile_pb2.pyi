@@ -87,16 +87,18 @@ class DepartmentSection(_message.Message):
     def __init__(self, department: _Optional[str] = ..., outcome: _Optional[_Union[_common_pb2.SectionOutcome, str]] = ..., reason: _Optional[str] = ..., records: _Optional[_Iterable[_Union[_common_pb2.Record, _Mapping]]] = ...) -> None: ...
 
 class HouseholdMember(_message.Message):
-    __slots__ = ("person_id", "masked_name", "relationship", "age_band")
+    __slots__ = ("person_id", "masked_name", "relationship", "age_band", "audit")
     PERSON_ID_FIELD_NUMBER: _ClassVar[int]
     MASKED_NAME_FIELD_NUMBER: _ClassVar[int]
     RELATIONSHIP_FIELD_NUMBER: _ClassVar[int]
     AGE_BAND_FIELD_NUMBER: _ClassVar[int]
+    AUDIT_FIELD_NUMBER: _ClassVar[int]
     person_id: str
     masked_name: str
     relationship: str
     age_band: str
-    def __init__(self, person_id: _Optional[str] = ..., masked_name: _Optional[str] = ..., relationship: _Optional[str] = ..., age_band: _Optional[str] = ...) -> None: ...
+    audit: AuditReceipt
+    def __init__(self, person_id: _Optional[str] = ..., masked_name: _Optional[str] = ..., relationship: _Optional[str] = ..., age_band: _Optional[str] = ..., audit: _Optional[_Union[AuditReceipt, _Mapping]] = ...) -> None: ...
 
 class GetPersonProfileResponse(_message.Message):
     __slots__ = ("header", "sections", "household", "audit")

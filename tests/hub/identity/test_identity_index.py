@@ -110,6 +110,32 @@ def test_lookup_by_query_encoding(
     assert loaded.lookup(encoder.encode_query(linkage_pb2.IdentityQuery(id_number="11010519491231002X"))) == []
 
 
+def test_a_lookup_by_phone_alone_names_whoever_holds_the_number(
+    loaded: IdentityIndex, encoder: LinkageEncoder, population: tuple[list[Person], list[SourceRecord]]
+) -> None:
+    """A mobile number alone scores too low for the probabilistic match (one agreeing
+    field), so a phone query is answered by the persons holding its keyed token."""
+    persons, records = population
+    target = persons[7]
+    target_pid = loaded.person_of(*_keys([r for r in records if r.person == 7])[0])
+    own, shared, nobody = "13912345678", "13987654321", "13900000000"
+    batch = [
+        _rec(encoder, "edu-p1", name=target.name, birth_date=f"{target.birth:%Y-%m-%d}", id_number=target.id_number, phone=own),
+        _rec(encoder, "edu-p2", name="欧阳修远", birth_date="1961-06-01", id_number=_id("33010819610601001"), phone=shared),
+        _rec(encoder, "edu-p3", name="司马光明", birth_date="1970-02-03", id_number=_id("33010819700203001"), phone=shared),
+    ]
+    loaded.apply_batch("education", batch, "p1")
+    loaded.resolve()
+    assert loaded.person_of("education", "people", "edu-p1") == target_pid
+    assert [(m.person_id, m.probability) for m in loaded.lookup(encoder.encode_query(linkage_pb2.IdentityQuery(phone=own)))] == [
+        (target_pid, 1.0)
+    ]
+    both = {m.person_id for m in loaded.lookup(encoder.encode_query(linkage_pb2.IdentityQuery(phone=shared)))}
+    assert both == {loaded.person_of("education", "people", "edu-p2"), loaded.person_of("education", "people", "edu-p3")}
+    assert len(both) == 2
+    assert loaded.lookup(encoder.encode_query(linkage_pb2.IdentityQuery(phone=nobody))) == []
+
+
 def test_a_lookup_answers_as_the_full_match_does(
     loaded: IdentityIndex, encoder: LinkageEncoder, population: tuple[list[Person], list[SourceRecord]]
 ) -> None:

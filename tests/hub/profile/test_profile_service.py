@@ -197,6 +197,68 @@ def test_household_request_returns_members_as_policy_allows(deployment) -> None:
     assert response.audit.request_id
 
 
+def test_each_household_member_has_its_own_receipt_and_relationship(deployment) -> None:  # type: ignore[no-untyped-def]
+    from hub.policy.jurisdiction import RoleAssignment
+
+    index = deployment.runtime.identity
+    member = next(
+        r for r in deployment.residents
+        if (info := index.person(r.person_id)) is not None
+        and info.household_id
+        and len(index.household_members(info.household_id)) > 1
+        and {"public_security", "civil_affairs"} & set(r.departments)
+    )
+    deployment.runtime.policy_store.add_assignments([RoleAssignment("gw-hh2", "grid_worker", member.jurisdiction)])
+    deployment.runtime.admin.sync_active()
+    token = deployment.keys.token("gw-hh2", "grid_office", ["grid_worker"], [member.jurisdiction])
+    request = profile_pb2.GetHouseholdRequest(
+        query=profile_pb2.PersonQuery(person_id=member.person_id), purpose="routine_visit"
+    )
+    response = deployment.stub.GetHousehold(request, metadata=(("authorization", f"Bearer {token}"),), timeout=30)
+    assert len(response.members) >= 1
+    indices = [m.audit.entry_index for m in response.members]
+    assert len(set(indices)) == len(indices)
+    for m in response.members:
+        entry = deployment.runtime.audit_log.entry(m.audit.entry_index).decode().entry
+        assert isinstance(entry, AccessEntry) and entry.person_id == m.person_id
+        assert f"household:{response.household_id}" in entry.flags
+        assert m.audit.request_id == response.audit.request_id
+    assert response.audit.entry_index == indices[-1]
+    # The asked-about member's public security or civil affairs record names the relation
+    # to the head, a household field a grid worker sees in their own grid.
+    asked = next(m for m in response.members if m.person_id == member.person_id)
+    assert asked.relationship
+
+
+def test_a_person_in_no_household_is_not_found_and_audited(deployment) -> None:  # type: ignore[no-untyped-def]
+    import sqlalchemy as sa
+
+    from hub.identity import store
+
+    index = deployment.runtime.identity
+    alone = deployment.home
+    engine = index.engine  # the identity database: detach one person from their household, then restore
+    info = index.person(alone.person_id)
+    assert info is not None and info.household_id
+    with engine.begin() as conn:
+        conn.execute(sa.update(store.persons).where(store.persons.c.person_id == alone.person_id).values(household_id=None))
+    try:
+        before = deployment.audit_size()
+        request = profile_pb2.GetHouseholdRequest(
+            query=profile_pb2.PersonQuery(person_id=alone.person_id), purpose="routine_visit"
+        )
+        code = _code(lambda: deployment.stub.GetHousehold(request, metadata=deployment.md("grid_worker"), timeout=30))
+        assert code == grpc.StatusCode.NOT_FOUND
+        assert deployment.audit_size() == before + 1
+        entry = deployment.last_entry()
+        assert isinstance(entry, AccessEntry) and entry.person_id == alone.person_id and "no_household" in entry.flags
+    finally:
+        with engine.begin() as conn:
+            conn.execute(
+                sa.update(store.persons).where(store.persons.c.person_id == alone.person_id).values(household_id=info.household_id)
+            )
+
+
 def test_household_members_listed_with_a_profile_are_in_its_audit_entry(deployment) -> None:  # type: ignore[no-untyped-def]
     from hub.policy.jurisdiction import RoleAssignment
 
