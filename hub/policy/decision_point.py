@@ -335,7 +335,14 @@ def _evaluate_header(
         return deny(("policy header output is malformed",))
     if not out["allow"]:
         return deny(reasons, flags)
-    return HeaderDecision(True, out["risk_level"], out["responsible_helper"], out["groups"], reasons, flags, hashes), True
+    name = out.get("name")  # a masking obligation for the header's name; absent or null: no name
+    operator = name.get("operator") if isinstance(name, dict) else None
+    if name is not None and operator not in OBLIGATION_OPERATORS:
+        return deny((f"policy names an unknown masking operator {operator!r} for the header's name",), flags)
+    obligation = MappingProxyType(dict(name)) if isinstance(name, dict) else MappingProxyType({})
+    return HeaderDecision(
+        True, out["risk_level"], out["responsible_helper"], out["groups"], reasons, flags, hashes, obligation
+    ), True
 
 
 def section_outcome(decision: SectionDecision) -> dict[str, Any]:
@@ -350,8 +357,10 @@ def section_outcome(decision: SectionDecision) -> dict[str, Any]:
 
 
 def header_outcome(decision: HeaderDecision) -> dict[str, Any]:
+    """The recorded outcome of a header decision (compared on replay)."""
     return {
         "allow": decision.allow,
+        "name": dict(decision.name_obligation) or None,
         "risk_level": decision.risk_level,
         "responsible_helper": decision.responsible_helper,
         "groups": decision.groups,

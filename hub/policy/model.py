@@ -154,7 +154,8 @@ class HeaderRequest:
 
 @dataclass(frozen=True)
 class HeaderDecision:
-    """Header visibility: risk level, responsible helper, sensitive-group membership."""
+    """Header visibility: the name's masking obligation (``{"operator": ..., ...}``; empty
+    shows no name), risk level, responsible helper, sensitive-group membership."""
 
     allow: bool
     risk_level: bool
@@ -163,3 +164,9 @@ class HeaderDecision:
     reasons: tuple[str, ...]
     flags: tuple[str, ...]
     policy_hashes: tuple[str, ...]
+    name_obligation: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+
+    @property
+    def name_operator(self) -> str:
+        """The operator masking the header's name, "" when no name is shown."""
+        return str(self.name_obligation.get("operator", ""))

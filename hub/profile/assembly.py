@@ -339,7 +339,7 @@ class ProfileAssembler:
         sections = []
         for plan, (response, error, latency) in zip(plans, fetched, strict=True):
             sections.append(self._section(plan, response, error, latency, masking, header_values, identity))
-        header = self._header(person, header_decision, header_values, identity, masking)
+        header = profile_header(person, header_decision, header_values, identity, masking)
         hashes = tuple(sorted({h for p in plans for d in p.datasets for h in d.decision.policy_hashes}))
         flags = set(header_decision.flags)
         for plan in plans:
@@ -472,39 +472,6 @@ class ProfileAssembler:
             section, Section(plan.department, outcome, datasets, fields, "; ".join(reasons)[:500]), latency
         )
 
-    def _header(
-        self,
-        person: PersonInfo,
-        decision: HeaderDecision,
-        header_values: Mapping[str, str],
-        identity: Mapping[str, object],
-        masking: MaskingContext,
-    ) -> profile_pb2.ProfileHeader:
-        header = profile_pb2.ProfileHeader(person_id=person.person_id, jurisdiction=person.jurisdiction)
-        if person.migrant:
-            header.flags.append("residence_mismatch")
-        name = identity.get("name")
-        if isinstance(name, str) and name:
-            field_ = common_pb2.Field(name="name", value=common_pb2.FieldValue(string_value=name))
-            result = mask_field(field_, {"operator": "name_surname_only"}, context=masking)
-            if not result.withheld:
-                header.masked_name = field_.value.string_value
-        sex = identity.get("sex")
-        if isinstance(sex, str):
-            header.sex = {"男": "M", "女": "F", "1": "M", "2": "F"}.get(sex.strip(), sex.strip().upper()[:1])
-        birth = identity.get("birth_date")
-        if isinstance(birth, dt.date):
-            band = age_band(birth, masking)
-            if isinstance(band, str):
-                header.age_band = band
-        if decision.allow and decision.risk_level:
-            header.risk_level = header_values.get(HEADER_RISK_FIELD, "")
-        if decision.allow and decision.responsible_helper:
-            header.responsible_helper = header_values.get(HEADER_HELPER_FIELD, "")
-        if decision.allow and decision.groups:
-            header.groups.extend(sorted(person.groups))
-        return header
-
 
 @functools.lru_cache(maxsize=4096)
 def _may_hold_a_name(field_name: str) -> bool:
@@ -527,3 +494,39 @@ def _names_in(response: adapter_pb2.FetchRecordsResponse) -> list[str]:
 def _safe_reason(error: str) -> str:
     """Adapter errors are status names and our own messages; keep them short for the log."""
     return error.splitlines()[0][:200] if error else ""
+
+
+def profile_header(
+    person: PersonInfo,
+    decision: HeaderDecision,
+    header_values: Mapping[str, str],
+    identity: Mapping[str, object],
+    masking: MaskingContext,
+) -> profile_pb2.ProfileHeader:
+    """The profile's header: the name masked by the policy's obligation (none without
+    one), sex, age band, and what the header decision lets through."""
+    header = profile_pb2.ProfileHeader(person_id=person.person_id, jurisdiction=person.jurisdiction)
+    if person.migrant:
+        header.flags.append("residence_mismatch")
+    name = identity.get("name")
+    if isinstance(name, str) and name and decision.allow and decision.name_operator:
+        # The policy names the operator (DESIGN.md: never hard-coded); none, no name.
+        field_ = common_pb2.Field(name="name", value=common_pb2.FieldValue(string_value=name))
+        result = mask_field(field_, decision.name_obligation, context=masking)
+        if not result.withheld:
+            header.masked_name = field_.value.string_value
+    sex = identity.get("sex")
+    if isinstance(sex, str):
+        header.sex = {"男": "M", "女": "F", "1": "M", "2": "F"}.get(sex.strip(), sex.strip().upper()[:1])
+    birth = identity.get("birth_date")
+    if isinstance(birth, dt.date):
+        band = age_band(birth, masking)
+        if isinstance(band, str):
+            header.age_band = band
+    if decision.allow and decision.risk_level:
+        header.risk_level = header_values.get(HEADER_RISK_FIELD, "")
+    if decision.allow and decision.responsible_helper:
+        header.responsible_helper = header_values.get(HEADER_HELPER_FIELD, "")
+    if decision.allow and decision.groups:
+        header.groups.extend(sorted(person.groups))
+    return header

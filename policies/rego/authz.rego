@@ -392,6 +392,7 @@ header_allow if count(base_deny) == 0
 
 header := {
 	"allow": true,
+	"name": header_name,
 	"risk_level": true,
 	"responsible_helper": true,
 	"groups": header_groups,
@@ -407,6 +408,12 @@ else := {
 	"reasons": base_deny,
 	"flags": flags,
 }
+
+# The header's name, as a masking obligation (the hub shows no name without one): the
+# surname only, and none for statistics, where identifying data is not shown.
+header_name := {"operator": "name_surname_only"} if input.purpose != "statistics"
+
+else := null
 
 header_groups := true if {
 	input.purpose != "statistics"

@@ -119,6 +119,7 @@ case_grid_worker_header_risk_only := req(["grid_worker"], grid, "civil_affairs",
 test_grid_worker_header_risk_only if {
 	h := authz.header
 	h.allow
+	h.name.operator == "name_surname_only"
 	h.risk_level
 	h.responsible_helper
 	h.groups == false
@@ -385,6 +386,7 @@ test_statistics_hides_identity if {
 	d.withheld.name == "identifying data is not shown for statistics"
 	h := authz.header
 	h.groups == false
+	h.name == null
 }
 
 # ---------------------------------------------------------------- sensitive groups

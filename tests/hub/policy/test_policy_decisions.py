@@ -240,6 +240,36 @@ def test_bad_engine_output_is_a_deny(policy_bundle: PolicyBundle, value: Any, re
     assert not d.allow and d.reasons == (reason,)
 
 
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ({"operator": "keep_first_n", "n": 1}, (True, "keep_first_n")),
+        (None, (True, "")),  # no obligation: the header shows no name
+        ({"operator": "shred"}, (False, "")),
+        ("name_surname_only", (False, "")),  # not an obligation object
+    ],
+)
+def test_the_header_name_is_shown_only_through_a_named_operator(policy_bundle: PolicyBundle, name: Any, expected: Any) -> None:
+    out = {"allow": True, "name": name, "risk_level": False, "responsible_helper": False, "groups": False,
+           "reasons": ["allowed"], "flags": []}
+    policy = compile_policy(policy_bundle, lambda b: _Engine(out), ASSIGNMENTS)
+    h = PolicyDecisionPoint(policy, memo_size=0, verdict_size=0).decide_header(
+        HeaderRequest(Subject("gw-1", "grid_office", ("grid_worker",), ("TH",)), GRID, (), "routine_visit")
+    )
+    assert (h.allow, h.name_operator) == expected
+    if h.name_operator:
+        assert dict(h.name_obligation) == name  # parameters (n) kept for the masker
+    if not h.allow:
+        assert "unknown masking operator" in h.reasons[0] and "header's name" in h.reasons[0]
+
+
+def test_the_default_policy_shows_a_surname_but_none_for_statistics(pdp: PolicyDecisionPoint) -> None:
+    subject = Subject("gw-1", "grid_office", ("grid_worker",), ("TH",))
+    assert pdp.decide_header(HeaderRequest(subject, GRID, (), "routine_visit")).name_operator == "name_surname_only"
+    stats = pdp.decide_header(HeaderRequest(subject, GRID, (), "statistics"))
+    assert stats.allow and stats.name_operator == ""
+
+
 def test_opa_server_down_is_a_deny(policy_bundle: PolicyBundle) -> None:
     from hub.policy.opa_dev_server import OpaDevServer
     from hub.policy.rego_opa import OpaRego, client_for

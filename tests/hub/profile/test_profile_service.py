@@ -52,6 +52,14 @@ def test_grid_worker_gets_one_profile_from_every_department(deployment) -> None:
     assert response.audit.request_id == entry.request_id
 
 
+def test_the_header_name_is_masked_as_the_policy_says(deployment) -> None:  # type: ignore[no-untyped-def]
+    home = deployment.home
+    visit = deployment.profile("grid_worker", person_id=home.person_id)
+    assert visit.header.masked_name and "*" in visit.header.masked_name  # name_surname_only, from the policy
+    stats = deployment.profile("grid_worker", purpose="statistics", person_id=home.person_id)
+    assert stats.header.person_id == home.person_id and stats.header.masked_name == ""  # no name for statistics
+
+
 def test_records_keep_their_provenance_and_stay_separate(deployment) -> None:  # type: ignore[no-untyped-def]
     response = deployment.profile("grid_worker", person_id=deployment.home.person_id)
     for section in response.sections:
