@@ -61,13 +61,22 @@ def test_the_header_name_is_masked_as_the_policy_says(deployment) -> None:  # ty
 
 
 def test_records_keep_their_provenance_and_stay_separate(deployment) -> None:  # type: ignore[no-untyped-def]
-    response = deployment.profile("grid_worker", person_id=deployment.home.person_id)
+    home = deployment.home
+    linked: dict[str, set[tuple[str, str]]] = {}
+    for ref in deployment.runtime.identity.records_of(home.person_id):
+        linked.setdefault(ref.department, set()).add((ref.dataset, ref.local_record_id))
+    response = deployment.profile("grid_worker", person_id=home.person_id)
     for section in response.sections:
         ids = [(r.provenance.dataset, r.provenance.local_record_id) for r in section.records]
-        assert len(ids) == len(set(ids))
+        assert len(ids) == len(set(ids))  # each record once
         for record in section.records:
             assert record.provenance.department == section.department
-            assert record.provenance.local_record_id
+            assert record.provenance.local_record_id and record.provenance.HasField("updated_at")
+        shown = {dataset for dataset, _ in ids}
+        # Nothing invented, nothing merged: exactly the linked records of every dataset shown.
+        assert set(ids) == {(d, r) for d, r in linked.get(section.department, ()) if d in shown}
+    # The premise: this resident has a department holding several records about them.
+    assert any(len(s.records) >= 2 for s in response.sections)
 
 
 def test_grid_worker_never_sees_health_details(deployment) -> None:  # type: ignore[no-untyped-def]
@@ -236,6 +245,54 @@ def test_each_household_member_has_its_own_receipt_and_relationship(deployment) 
     # to the head, a household field a grid worker sees in their own grid.
     asked = next(m for m in response.members if m.person_id == member.person_id)
     assert asked.relationship
+
+
+def test_household_members_outside_the_callers_rights_are_withheld_and_audited(deployment) -> None:  # type: ignore[no-untyped-def]
+    import sqlalchemy as sa
+
+    from hub.identity import store
+    from hub.policy.jurisdiction import RoleAssignment
+
+    index = deployment.runtime.identity
+    member = next(
+        r for r in deployment.residents
+        if (info := index.person(r.person_id)) is not None
+        and info.household_id
+        and len(index.household_members(info.household_id)) > 1
+    )
+    household = index.person(member.person_id).household_id
+    moved = next(m for m in sorted(index.household_members(household)) if m != member.person_id)
+    moved_from = index.person(moved).jurisdiction
+    elsewhere = next(r.jurisdiction for r in deployment.residents if r.jurisdiction != member.jurisdiction)
+    deployment.runtime.policy_store.add_assignments([RoleAssignment("gw-hh3", "grid_worker", member.jurisdiction)])
+    deployment.runtime.admin.sync_active()
+    token = deployment.keys.token("gw-hh3", "grid_office", ["grid_worker"], [member.jurisdiction])
+    md = (("authorization", f"Bearer {token}"),)
+    engine = index.engine  # one member moves to another grid for this test, then back
+    with engine.begin() as conn:
+        conn.execute(sa.update(store.persons).where(store.persons.c.person_id == moved).values(jurisdiction=elsewhere))
+    try:
+        before = deployment.audit_size()
+        request = profile_pb2.GetHouseholdRequest(household_id=household, purpose="routine_visit")
+        response = deployment.stub.GetHousehold(request, metadata=md, timeout=30)
+        listed = {m.person_id for m in response.members}
+        assert member.person_id in listed and moved not in listed
+        assert "members_withheld:1" in response.flags
+        refusals = [
+            e for i in range(before, deployment.audit_size())
+            if isinstance(e := deployment.runtime.audit_log.entry(i).decode().entry, AccessEntry) and e.person_id == moved
+        ]
+        assert len(refusals) == 1 and all(s.outcome is Outcome.DENIED for s in refusals[0].sections)
+        assert f"household:{household}" in refusals[0].flags
+        # A caller who may see no member at all is refused, and audited.
+        outsider = deployment.keys.token("gw-hh3", "grid_office", ["grid_worker"], [elsewhere])
+        before = deployment.audit_size()
+        code = _code(lambda: deployment.stub.GetHousehold(request, metadata=(("authorization", f"Bearer {outsider}"),), timeout=30))
+        assert code == grpc.StatusCode.PERMISSION_DENIED
+        assert deployment.audit_size() > before
+    finally:
+        with engine.begin() as conn:
+            conn.execute(sa.update(store.persons).where(store.persons.c.person_id == moved).values(jurisdiction=moved_from))
 
 
 def test_a_person_in_no_household_is_not_found_and_audited(deployment) -> None:  # type: ignore[no-untyped-def]
