@@ -203,6 +203,56 @@ def test_a_department_going_down_makes_its_section_unavailable_and_comes_back(de
     assert health.outcome in (CLEAR, MASKED, DENIED)
 
 
+def test_an_adapter_killed_under_load_fails_only_its_sections_and_is_used_again(deployment) -> None:  # type: ignore[no-untyped-def]
+    """Issue 7, faults: callers keep asking while the health adapter is killed and restarted."""
+    home = deployment.home
+    results: list[tuple[str, dict[str, int]]] = []  # (phase, department -> outcome); phase "error: ..." on an RPC error
+    phase = {"now": "before"}
+    stop = threading.Event()
+    lock = threading.Lock()
+
+    def caller() -> None:
+        while not stop.is_set():
+            current = phase["now"]
+            try:
+                response = deployment.profile("grid_worker", person_id=home.person_id)
+                outcome = {s.department: s.outcome for s in response.sections}
+                with lock:
+                    results.append((current, outcome))
+            except grpc.RpcError as exc:
+                with lock:
+                    results.append((f"error: {exc.code().name} {exc.details()}", {}))
+
+    threads = [threading.Thread(target=caller) for _ in range(4)]
+    for t in threads:
+        t.start()
+    try:
+        time.sleep(0.5)
+        deployment.adapters["health"].stop(0)
+        phase["now"] = "down"
+        time.sleep(1.5)
+        deployment.restart_adapter("health")
+        phase["now"] = "back"
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:  # the breaker lets a trial through after its reset time
+            with lock:
+                if any(p == "back" and o.get("health") in (CLEAR, MASKED) for p, o in results[-8:]):
+                    break
+            time.sleep(0.2)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(timeout=30)
+    errors = [p for p, _ in results if p.startswith("error")]
+    assert errors == []  # nothing else failed: every profile was served
+    down = [o for p, o in results if p == "down"]
+    assert down and any(o["health"] == UNAVAILABLE for o in down)
+    for _, outcome in results:  # no other department ever became unavailable
+        assert all(o != UNAVAILABLE for d, o in outcome.items() if d != "health")
+    assert any(p == "before" and o["health"] in (CLEAR, MASKED) for p, o in results)
+    assert any(p == "back" and o["health"] in (CLEAR, MASKED) for p, o in results)  # used again
+
+
 def test_household_request_returns_members_as_policy_allows(deployment) -> None:  # type: ignore[no-untyped-def]
     home = deployment.home
     request = profile_pb2.GetHouseholdRequest(
