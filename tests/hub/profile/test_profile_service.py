@@ -178,6 +178,14 @@ def test_justice_officer_sees_corrections_of_their_street(deployment) -> None:  
     datasets = {r.provenance.dataset for r in justice.records}
     assert "corrections" in datasets
     assert response.header.risk_level  # the header shows the risk level to the responsible officer
+    # The corrections data in clear: no masking operator on any corrections field except the
+    # free-text scan (names and numbers found in notes), nothing withheld.
+    corrections = [
+        f for r in justice.records for f in r.fields if f.classification.category == common_pb2.CATEGORY_CORRECTIONS
+    ]
+    assert corrections and not any(f.withheld for f in corrections)
+    assert {f.masking_operator for f in corrections} <= {"", "pii_free_text"}
+    assert any(f.masking_operator == "" for f in corrections)
 
 
 def test_a_department_going_down_makes_its_section_unavailable_and_comes_back(deployment) -> None:  # type: ignore[no-untyped-def]
