@@ -181,6 +181,25 @@ class _Loaded:
     generation: str  # the resolution this state comes from (settings key "generation")
 
 
+# Exact keys a query may ask by alone, with the Bloom filters its encoding may carry
+# beside the token (a name and birth date query also carries their filters).
+ASKED_BY_HOLDERS: dict[str, frozenset[str]] = {
+    "phone": frozenset(),
+    "landline": frozenset(),
+    "name_birth": frozenset({"name", "surname", "given_name", "birth_date"}),
+}
+
+
+def asked_by_holders(kinds: set[str], blooms: set[str]) -> str:
+    """The exact key a query asks by alone (its only token, with no filter beyond those
+    that key's own fields make), or "" for a query to score."""
+    if len(kinds) != 1:
+        return ""
+    (kind,) = kinds
+    allowed = ASKED_BY_HOLDERS.get(kind)
+    return kind if allowed is not None and blooms <= allowed else ""
+
+
 class IdentityIndex:
     """The hub's identity index over one SQLAlchemy database."""
 
@@ -714,28 +733,30 @@ class IdentityIndex:
         return _Loaded(person_ids, Matcher(mx, labels, model, self._threshold), scheme, generation)
 
     def lookup(self, encoding: linkage_pb2.LinkageEncoding) -> list[PersonMatch]:
-        """Persons a query encoding (from an adapter's Tokenize) matches, best first: the
-        holders of a held valid ID number, else the probabilistic match; a mobile number
-        alone is answered by the persons holding it, each at probability 1.0."""
+        """Persons a query encoding (from an adapter's Tokenize) matches, best first.
+
+        A held valid ID number names its holders. A query asking by one other exact key
+        alone (:data:`ASKED_BY_HOLDERS`: a mobile number, a landline, or a name with its
+        birth date, whose exact token the adapter makes only when both were read) is
+        answered by the persons holding exactly that key, each at probability 1.0: the
+        probabilistic score of one agreeing field is never evidence enough (a name alone
+        scored 0.95 against a record without a birth date, whatever date was asked).
+        Anything else is scored like a record (``Matcher.match``).
+        """
         loaded = self._ensure_loaded()
         validate_encoding(encoding, loaded.scheme, "query encoding")
         record = EncodedRecord.from_encoding(encoding)
+        tokens: dict[str, int] = {}
+        for kind, token in record.tokens:  # as RecordMatrix.from_records places it (the last one)
+            tokens[kind] = token_int(token)
         # A held valid ID number answers without a query matrix (most of a lookup's cost):
         # the same first step Matcher.match takes.
-        qid = qphone = 0
-        for kind, token in record.tokens:  # as RecordMatrix.from_records places it (the last one)
-            if kind == "id_number":
-                qid = token_int(token)
-            elif kind == "phone":
-                qphone = token_int(token)
-        if qphone and not record.blooms and {kind for kind, _ in record.tokens} == {"phone"}:
-            # Asked by a mobile number alone: one agreeing field is never evidence enough
-            # for the probabilistic score, so the answer is whoever holds that number (the
-            # resolver refuses when several persons do, e.g. a shared family phone).
-            matches = loaded.matcher.holders("phone", qphone)
-        else:
-            matches = loaded.matcher.by_id_number(qid)
-            if not matches:
+        matches = loaded.matcher.by_id_number(tokens.get("id_number", 0))
+        if not matches:
+            asked = asked_by_holders(set(tokens), {field for field, _ in record.blooms})
+            if asked:
+                matches = loaded.matcher.holders(asked, tokens[asked])
+            else:
                 matches = loaded.matcher.match(RecordMatrix.from_records([record], loaded.scheme.bloom_bits))
         return [PersonMatch(loaded.person_ids[m.label], m.probability) for m in matches]
 

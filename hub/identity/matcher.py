@@ -20,6 +20,8 @@ from hub.identity.comparison import HOLDERS, bloom_counts, compare
 from hub.identity.fellegi_sunter import FellegiSunterModel
 from hub.identity.records import RecordMatrix
 
+LOOKUP_ONLY_TOKENS = ("landline",)
+
 
 @dataclass(frozen=True, slots=True)
 class Match:
@@ -67,6 +69,9 @@ class Matcher:
             for keys, valid in band_keys(mx, view):
                 self._tables.append(self._sorted(keys, valid))
                 self._caps.append(view.max_block)
+        # Looked up by value only, never a blocking key: a landline is a household's, and
+        # blocking on it would pair whole families (asked by landline: hub.identity.index).
+        self._lookup_only = {kind: self._sorted(mx.tokens[kind], mx.tokens[kind] != 0) for kind in LOOKUP_ONLY_TOKENS}
 
     @staticmethod
     def _sorted(keys: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -90,7 +95,10 @@ class Matcher:
 
     def _exact(self, kind: str, key: int) -> np.ndarray:
         """Indexed rows whose ``kind`` token equals ``key``."""
-        sorted_keys, rows = self._tables[PERSON_TOKENS.index(kind)]
+        if kind in self._lookup_only:
+            sorted_keys, rows = self._lookup_only[kind]
+        else:
+            sorted_keys, rows = self._tables[PERSON_TOKENS.index(kind)]
         lo = np.searchsorted(sorted_keys, key, side="left")
         hi = np.searchsorted(sorted_keys, key, side="right")
         return rows[lo:hi]
@@ -111,8 +119,9 @@ class Matcher:
         return self.holders("id_number", token)
 
     def holders(self, kind: str, token: int) -> list[Match]:
-        """The clusters whose records hold ``token`` of an exact person key (one of
-        ``PERSON_TOKENS``), each at probability 1.0; empty for no token (0) or no holder."""
+        """The clusters whose records hold ``token`` of an exact key (one of
+        ``PERSON_TOKENS`` or ``LOOKUP_ONLY_TOKENS``), each at probability 1.0; empty for no
+        token (0) or no holder."""
         exact = self._exact(kind, token) if token else np.zeros(0, np.int64)
         return [Match(label, 1.0) for label in sorted(set(self._labels[exact].tolist()))]
 

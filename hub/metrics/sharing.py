@@ -85,8 +85,15 @@ def _percentile(sorted_values: list[float], q: float) -> float:
     return sorted_values[rank]
 
 
-def compute(entries: Iterable[AccessEntry], *, jurisdiction: str = "", level: int = 2) -> SharingReport:
-    """Aggregate entries; ``jurisdiction`` keeps persons under that path prefix; per-jurisdiction
+def compute(
+    entries: Iterable[AccessEntry],
+    *,
+    jurisdiction: str = "",
+    level: int = 2,
+    scopes: tuple[str, ...] | None = None,
+) -> SharingReport:
+    """Aggregate entries; ``jurisdiction`` keeps persons under that path prefix, ``scopes``
+    (None: all) persons under one of those (the asking caller's jurisdictions); per-jurisdiction
     rows are grouped at ``level`` path segments (2 = district/street)."""
     counts: dict[tuple[str, str], Counter[Outcome]] = defaultdict(Counter)
     by_place: dict[str, list[int]] = defaultdict(lambda: [0, 0])
@@ -96,6 +103,8 @@ def compute(entries: Iterable[AccessEntry], *, jurisdiction: str = "", level: in
     for entry in entries:
         place = entry.jurisdiction
         if prefix and not (place == prefix or place.startswith(prefix + "/")):
+            continue
+        if scopes is not None and not any(place == s or place.startswith(s + "/") for s in scopes):
             continue
         if not entry.sections:
             continue
@@ -129,5 +138,6 @@ def sharing_report(
     since: dt.datetime | None = None,
     until: dt.datetime | None = None,
     jurisdiction: str = "",
+    scopes: tuple[str, ...] | None = None,
 ) -> SharingReport:
-    return compute(access_entries(log, since=since, until=until), jurisdiction=jurisdiction)
+    return compute(access_entries(log, since=since, until=until), jurisdiction=jurisdiction, scopes=scopes)

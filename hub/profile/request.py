@@ -19,6 +19,8 @@ REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
 PERSON_ID_RE = re.compile(r"^[A-Za-z0-9_-]{4,64}$")
 HOUSEHOLD_ID_RE = PERSON_ID_RE
 ID_NUMBER_RE = re.compile(r"^(\d{17}[\dXx]|\d{15})$")
+# What the adapters' ID-number normaliser drops before reading (adapters/linkage/idnumber.py _STRIP).
+_ID_SEPARATORS = re.compile(r"[\s\-_.·]")
 MAX_JUSTIFICATION_CHARS = 2000
 MAX_NAME_CHARS = 40
 MAX_BIRTH_DATE_CHARS = 20
@@ -58,8 +60,9 @@ def parse_lookup(query: profile_pb2.PersonQuery, *, required: bool = True) -> Pe
             raise invalid_argument("query.person_id: not a hub person id (4-64 letters, digits, '_' or '-')")
         return PersonLookup(kind, person_id=query.person_id)
     if kind == "id_number":
-        # NFKC folds full-width digits (１１０１…) the way the adapters' normaliser does.
-        value = unicodedata.normalize("NFKC", query.id_number).strip().replace(" ", "")
+        # NFKC folds full-width digits (１１０１…), and spaces and separators go, the way the
+        # adapters' normaliser (adapters/linkage/idnumber.py) reads a number.
+        value = _ID_SEPARATORS.sub("", unicodedata.normalize("NFKC", query.id_number))
         if not ID_NUMBER_RE.match(value):
             raise invalid_argument("query.id_number: expected 18 characters (17 digits and a digit or X) or 15 digits")
         return PersonLookup(kind, identity=linkage_pb2.IdentityQuery(id_number=value))

@@ -56,6 +56,13 @@ class PersonResolver:
             return functools.partial(self._by_id, lookup.person_id)
         assert lookup.identity is not None
         encoding = await self._tokenize(lookup, request_id)
+        if lookup.kind == "name_and_birth_date" and not any(t.kind == "name_birth" for t in encoding.exact):
+            # The adapter makes the name + birth date key only when it could read both.
+            raise StatusError(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                "the name or the birth date could not be read: give the name as registered and a "
+                "birth date such as 1980-01-02, 19800102 or 1980年1月2日",
+            )
         return functools.partial(self._match, encoding, lookup.kind.replace("_", " "))
 
     def _by_id(self, person_id: str) -> Resolved:

@@ -42,6 +42,7 @@ from hub.auth.caller import Caller
 from hub.auth.errors import AuthError
 from hub.identity.index import IdentityIndex, PersonInfo, RecordRef
 from hub.metrics.sharing import SharingReport, sharing_report
+from hub.policy.jurisdiction import within
 from hub.policy.model import Subject
 from hub.profile.assembly import Assembly, PlanRequest, ProfileAssembler
 from hub.profile.recorder import AuditRecorder, Receipt
@@ -118,6 +119,7 @@ class ProfileServicer(profile_pb2_grpc.ProfileServiceServicer):
         response = profile_pb2.GetHouseholdResponse(household_id=household_id)
         receipt: Receipt | None = None
         denied = 0
+        why: dict[str, None] = {}  # the members' denial reasons, in order, once each
         for member in sorted(members):
             info = await asyncio.to_thread(self._index.person, member)
             if info is None:
@@ -130,6 +132,7 @@ class ProfileServicer(profile_pb2_grpc.ProfileServiceServicer):
                 if exc.code != grpc.StatusCode.PERMISSION_DENIED:
                     raise
                 denied += 1
+                why.setdefault(exc.message.removeprefix("access denied by policy: "), None)
                 continue
             header = assembly.header
             response.headers.append(header)
@@ -143,7 +146,11 @@ class ProfileServicer(profile_pb2_grpc.ProfileServiceServicer):
             if info.migrant and "registered_elsewhere" not in response.flags:
                 response.flags.append("registered_elsewhere")
         if receipt is None:
-            raise permission_denied("no member of this household is within your jurisdiction and rights")
+            reasons = "; ".join(why)[:500]
+            raise permission_denied(
+                "no member of this household is within your jurisdiction and rights"
+                + (f" (access denied by policy: {reasons})" if reasons else "")
+            )
         if denied:
             response.flags.append(f"members_withheld:{denied}")
         response.audit.CopyFrom(_receipt(receipt, ask.request_id))
@@ -197,12 +204,14 @@ class ProfileServicer(profile_pb2_grpc.ProfileServiceServicer):
         caller = await self._authenticate(context, "SharingStats")
         if not STATS_ROLES.intersection(caller.roles):
             raise permission_denied("sharing statistics need one of the roles: " + ", ".join(sorted(STATS_ROLES)))
-        since = request.since.ToDatetime(dt.UTC) if request.HasField("since") else None
-        until = request.until.ToDatetime(dt.UTC) if request.HasField("until") else None
+        since = _time_field(request, "since")
+        until = _time_field(request, "until")
         if since and until and until <= since:
             raise StatusError(grpc.StatusCode.INVALID_ARGUMENT, "until must be after since")
+        wanted = request.jurisdiction.strip().strip("/")
+        scopes = _stats_scopes(caller, wanted)
         report = await asyncio.to_thread(
-            sharing_report, self._recorder.log, since=since, until=until, jurisdiction=request.jurisdiction.strip()
+            sharing_report, self._recorder.log, since=since, until=until, jurisdiction=wanted, scopes=scopes
         )
         return _stats_proto(report)
 
@@ -460,6 +469,36 @@ def _relationship(assembly: Assembly) -> str:
                 if f.name == RELATIONSHIP_FIELD and not f.withheld and f.value.WhichOneof("kind") == "string_value":
                     return f.value.string_value
     return ""
+
+
+# Roles that may read the whole hub's figures when their credential names no jurisdiction.
+HUB_WIDE_STATS_ROLES = frozenset({"auditor", "policy_owner"})
+
+
+def _time_field(request: profile_pb2.SharingStatsRequest, name: str) -> dt.datetime | None:
+    """A request's optional Timestamp as an aware datetime; INVALID_ARGUMENT when out of range."""
+    if not request.HasField(name):
+        return None
+    try:
+        return getattr(request, name).ToDatetime(dt.UTC)  # type: ignore[no-any-return]
+    except (ValueError, OverflowError, OSError):
+        raise StatusError(
+            grpc.StatusCode.INVALID_ARGUMENT, f"{name}: not a valid time (years 1-9999, nanos 0-999,999,999)"
+        ) from None
+
+
+def _stats_scopes(caller: Caller, wanted: str) -> tuple[str, ...] | None:
+    """The jurisdictions whose persons the caller's figures may count (DESIGN.md "Jurisdiction":
+    a caller's scope is a path prefix): the credential's, or the whole hub (None) for an
+    auditor or policy owner whose credential names none."""
+    scopes = tuple(caller.jurisdictions)
+    if not scopes:
+        if HUB_WIDE_STATS_ROLES.intersection(caller.roles):
+            return None
+        raise permission_denied("your credential names no jurisdiction to count sharing figures for")
+    if wanted and not any(within(wanted, s) or within(s, wanted) for s in scopes):
+        raise permission_denied(f"jurisdiction {wanted[:64]} is outside your credential's ({', '.join(scopes)})")
+    return scopes
 
 
 def _receipt(receipt: Receipt, request_id: str) -> profile_pb2.AuditReceipt:

@@ -338,7 +338,7 @@ async def _hub_story(
             "grid_worker": keys.token("gw-wang", "grid_office", ["grid_worker"], [home_grid]),
             "justice": keys.token("jo-li", "justice", ["justice_officer"], [street_of(corrections.jurisdiction)]),
             "police": keys.token("cp-zhao", "public_security", ["community_police"], [street_of(other.jurisdiction)]),
-            "auditor": keys.token("auditor-chen", "audit_office", ["auditor"], [home_grid.split("/")[0]]),
+            "auditor": keys.token("auditor-chen", "audit_office", ["auditor"], []),  # hub-wide: no jurisdiction
         }
         if tls is None:
             channel_cm = grpc.aio.insecure_channel(address)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from identity_population import Person, SourceRecord, true_pairs
 
@@ -130,10 +132,39 @@ def test_a_lookup_by_phone_alone_names_whoever_holds_the_number(
     assert [(m.person_id, m.probability) for m in loaded.lookup(encoder.encode_query(linkage_pb2.IdentityQuery(phone=own)))] == [
         (target_pid, 1.0)
     ]
+    # A landline is looked up the same way (it is never a blocking key).
+    home_line = "0571-88001234"
+    loaded.apply_batch("education", [
+        _rec(encoder, "edu-p4", name="司马光明", birth_date="1970-02-03", id_number=_id("33010819700203001"), phone=home_line),
+    ], "p2")
+    loaded.resolve()
+    line = loaded.lookup(encoder.encode_query(linkage_pb2.IdentityQuery(phone=home_line)))
+    assert [(m.person_id, m.probability) for m in line] == [(loaded.person_of("education", "people", "edu-p3"), 1.0)]
     both = {m.person_id for m in loaded.lookup(encoder.encode_query(linkage_pb2.IdentityQuery(phone=shared)))}
     assert both == {loaded.person_of("education", "people", "edu-p2"), loaded.person_of("education", "people", "edu-p3")}
     assert len(both) == 2
     assert loaded.lookup(encoder.encode_query(linkage_pb2.IdentityQuery(phone=nobody))) == []
+
+
+def test_a_name_and_birth_date_name_only_who_holds_exactly_both(
+    loaded: IdentityIndex, encoder: LinkageEncoder, population: tuple[list[Person], list[SourceRecord]]
+) -> None:
+    """A name alone scores high against a record without a birth date; asked by name and
+    birth date, only persons holding that exact (normalised) pair are named."""
+    persons, records = population
+    found = 0
+    for n in range(60):
+        p = persons[n]
+        pid = loaded.person_of(*_keys([r for r in records if r.person == n])[0])
+        right = loaded.lookup(encoder.encode_query(linkage_pb2.IdentityQuery(name=p.name, birth_date=f"{p.birth:%Y年%m月%d日}")))
+        assert all(m.probability == 1.0 for m in right)
+        if right:
+            assert pid in {m.person_id for m in right}
+            found += 1
+        wrong_day = p.birth + dt.timedelta(days=1)
+        wrong = loaded.lookup(encoder.encode_query(linkage_pb2.IdentityQuery(name=p.name, birth_date=f"{wrong_day:%Y-%m-%d}")))
+        assert pid not in {m.person_id for m in wrong}
+    assert found >= 50  # premise: most persons have a record holding their registered name and birth date
 
 
 def test_a_lookup_answers_as_the_full_match_does(
@@ -151,7 +182,7 @@ def test_a_lookup_answers_as_the_full_match_does(
     queries += [
         linkage_pb2.IdentityQuery(id_number="11010519491231002X", name=persons[5].name, birth_date=f"{persons[5].birth:%Y%m%d}"),
         linkage_pb2.IdentityQuery(id_number="110105194912310021"),  # checksum fails: no keyed token
-        linkage_pb2.IdentityQuery(name=persons[9].name, birth_date=f"{persons[9].birth:%Y-%m-%d}"),
+        linkage_pb2.IdentityQuery(name=persons[9].name, phone=persons[9].phone),
     ]
     held = 0
     for query in queries:

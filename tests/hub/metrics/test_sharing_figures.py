@@ -100,3 +100,11 @@ def test_since_and_until_bound_the_entries(log: AuditLog) -> None:
     assert after.requests == 2  # entries 5 and 6 (4 is an intent)
     assert _pairs(after) == {("grid_office", "public_security"): (1, 0, 1, 0, 0.5)}
     assert (after.latency_p50_ms, after.latency_p95_ms) == (5.0, 20.0)  # latencies 5 and 20 ms
+
+
+def test_scopes_keep_only_the_callers_jurisdictions(log: AuditLog) -> None:
+    report = sharing_report(log, scopes=("TH/S04", "TH/S031"))
+    assert report.requests == 3  # entries 3, 5 and 6; TH/S03 is not under TH/S031
+    assert {j.jurisdiction for j in report.jurisdictions} == {"TH/S04", "TH/S031"}
+    assert sharing_report(log, scopes=()).requests == 0
+    assert sharing_report(log, scopes=None).requests == 5

@@ -14,7 +14,6 @@ import sqlite3
 import grpc
 import pytest
 import sqlalchemy as sa
-
 from privacy_scan import database_contents, leaks, raw_identifiers
 
 
@@ -71,3 +70,21 @@ def test_the_scan_finds_a_planted_identifier(deployment, tmp_path) -> None:  # t
     text, blob = database_contents(engine)
     engine.dispose()
     assert leaks({deployment.home.id_number}, text, blob) != []
+
+
+def test_a_name_finds_nobody_without_its_own_birth_date(deployment) -> None:  # type: ignore[no-untyped-def]
+    """Asked by name and birth date, a wrong date names nobody, and a date nobody can read
+    is a request to correct, not a search by name alone."""
+    import datetime as dt
+
+    home = deployment.home
+    _phone, name, birth = _phone_and_name_of(deployment, home.id_number)
+    day = dt.date.fromisoformat(birth[:10]) if "-" in birth else dt.datetime.strptime(birth[:8], "%Y%m%d").date()
+    for wrong in (day + dt.timedelta(days=1), day.replace(year=day.year - 1)):
+        with pytest.raises(grpc.RpcError) as info:
+            deployment.profile("grid_worker", name_and_birth_date={"name": name, "birth_date": wrong.isoformat()})
+        assert info.value.code() == grpc.StatusCode.NOT_FOUND
+    with pytest.raises(grpc.RpcError) as info:
+        deployment.profile("grid_worker", name_and_birth_date={"name": name, "birth_date": "yesterday"})
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "birth date" in (info.value.details() or "")
+    assert name not in (info.value.details() or "")

@@ -348,6 +348,11 @@ def test_household_members_outside_the_callers_rights_are_withheld_and_audited(d
         code = _code(lambda: deployment.stub.GetHousehold(request, metadata=(("authorization", f"Bearer {outsider}"),), timeout=30))
         assert code == grpc.StatusCode.PERMISSION_DENIED
         assert deployment.audit_size() > before
+        # The refusal says why, as a profile's refusal would.
+        no_reason = profile_pb2.GetHouseholdRequest(household_id=household, purpose="emergency")
+        with pytest.raises(grpc.RpcError) as info:
+            deployment.stub.GetHousehold(no_reason, metadata=md, timeout=30)
+        assert info.value.code() == grpc.StatusCode.PERMISSION_DENIED and "justification" in info.value.details()
     finally:
         with engine.begin() as conn:
             conn.execute(sa.update(store.persons).where(store.persons.c.person_id == moved).values(jurisdiction=moved_from))
@@ -431,6 +436,42 @@ def _forge_roles(token: str) -> str:
     claims["roles"] = ["department_system"]
     edited = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
     return f"{header}.{edited}.{signature}"
+
+
+def test_sharing_stats_count_only_the_callers_jurisdictions(deployment) -> None:  # type: ignore[no-untyped-def]
+    from google.protobuf.timestamp_pb2 import Timestamp
+
+    home = deployment.home
+    deployment.profile("grid_worker", person_id=home.person_id)
+    deployment.profile("justice", purpose="case_handling", person_id=deployment.corrections.person_id)
+    street = "/".join(home.jurisdiction.split("/")[:2])
+
+    def stats(token: str, **fields):  # type: ignore[no-untyped-def]
+        return deployment.stub.SharingStats(
+            profile_pb2.SharingStatsRequest(**fields), metadata=(("authorization", f"Bearer {token}"),), timeout=30
+        )
+
+    officer = deployment.keys.token("so-1", "street_office", ["street_officer"], [street])
+    report = stats(officer)
+    assert report.requests > 0 and report.jurisdictions
+    assert all(j.jurisdiction == street or j.jurisdiction.startswith(street + "/") for j in report.jurisdictions)
+    other_street = next(
+        "/".join(r.jurisdiction.split("/")[:2]) for r in deployment.residents if not r.jurisdiction.startswith(street + "/")
+    )
+    with pytest.raises(grpc.RpcError) as info:
+        stats(officer, jurisdiction=other_street)
+    assert info.value.code() == grpc.StatusCode.PERMISSION_DENIED and "outside your credential" in info.value.details()
+    nowhere = deployment.keys.token("so-2", "street_office", ["street_officer"], [])
+    assert _code(lambda: stats(nowhere)) == grpc.StatusCode.PERMISSION_DENIED
+    # An auditor whose credential names no jurisdiction counts the whole hub.
+    everywhere = stats(deployment.keys.token("aud-2", "audit_office", ["auditor"], []))
+    assert everywhere.requests >= report.requests
+    assert {j.jurisdiction for j in everywhere.jurisdictions} > {j.jurisdiction for j in report.jurisdictions}
+    # A time out of range is the caller's to correct, not an internal error.
+    for bad in (Timestamp(seconds=-(10**12)), Timestamp(seconds=10**12), Timestamp(seconds=1, nanos=-5)):
+        with pytest.raises(grpc.RpcError) as info:
+            stats(officer, since=bad)
+        assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "since" in info.value.details()
 
 
 def test_wrong_audience_and_edited_roles_are_unauthenticated_and_audited(deployment) -> None:  # type: ignore[no-untyped-def]
