@@ -41,6 +41,7 @@ from adapters.watermark import decode
 from adapters.witness import SIZE_METADATA_KEY, Witness, WitnessError
 from adapters.witness import detail as witness_detail
 from audit.errors import AuditError
+from pingan.decoding import DecodeGuard
 from pingan.serving import (
     StatusError,
     add_standard_services,
@@ -521,7 +522,8 @@ class AdapterServer:
                 ("grpc.max_receive_message_length", MAX_RECEIVE_BYTES),
                 ("grpc.max_send_message_length", MAX_SEND_BYTES),
             ],
-            interceptors=[self.tls.interceptor] if self.tls is not None else None,
+            # Undecodable requests answer INVALID_ARGUMENT (pingan/decoding.py), then the peer check.
+            interceptors=[DecodeGuard(), *([self.tls.interceptor] if self.tls is not None else [])],
         )
         adapter_pb2_grpc.add_DepartmentAdapterServicer_to_server(self.servicer, server)
         self._health = add_standard_services(server, [SERVICE_NAME])

@@ -58,6 +58,7 @@ from hub.profile.recorder import AuditRecorder
 from hub.profile.resolve import PersonResolver
 from hub.profile.service import ProfileServicer
 from pingan import heap
+from pingan.decoding import AioDecodeGuard
 from pingan.serving import add_standard_services, mark_serving, permission_denied
 from pingan.tls import RevocationList
 from pingan.v1 import adapter_pb2_grpc, audit_pb2, policy_pb2, profile_pb2, profile_pb2_grpc
@@ -381,7 +382,8 @@ class HubRuntime:
                 # the traffic silently.
                 ("grpc.so_reuseport", 1 if self.share_port else 0),
             ),
-            interceptors=self._caller_interceptors(),
+            # Undecodable requests answer INVALID_ARGUMENT before anything else (pingan/decoding.py).
+            interceptors=[AioDecodeGuard(), *self._caller_interceptors()],
         )
         profile_pb2_grpc.add_ProfileServiceServicer_to_server(profile, server)
         add_audit_service(server, self.audit_log, self._authorize_auditor)

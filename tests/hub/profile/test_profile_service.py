@@ -145,6 +145,23 @@ def test_malformed_requests_are_invalid_argument(deployment, query, purpose) -> 
     assert _code(lambda: deployment.profile("grid_worker", purpose=purpose, **query)) == grpc.StatusCode.INVALID_ARGUMENT
 
 
+@pytest.mark.parametrize("payload", [b"\x0a\x05\x12\x03\xff\xfe\xfd", b"\xff\xff\xff\xff"])
+def test_an_undecodable_request_is_invalid_argument(deployment, payload: bytes) -> None:  # type: ignore[no-untyped-def]
+    # query.id_number holding bad UTF-8, and bytes that are no protobuf at all
+    md = deployment.md("grid_worker")
+    raw = deployment.channel.unary_unary("/pingan.v1.ProfileService/GetPersonProfile")
+    with pytest.raises(grpc.RpcError) as info:
+        raw(payload, metadata=md, timeout=10)
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    details = info.value.details() or ""
+    assert "pingan.v1.GetPersonProfileRequest" in details and "class" not in details and "Traceback" not in details
+    stream = deployment.channel.unary_stream("/pingan.v1.ProfileService/WatchAlerts")
+    with pytest.raises(grpc.RpcError) as info:
+        list(stream(payload, metadata=md, timeout=10))
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert deployment.profile("grid_worker", person_id=deployment.home.person_id).header.person_id  # still serving
+
+
 def test_expired_and_forged_tokens_are_unauthenticated_and_audited(deployment, tmp_path) -> None:  # type: ignore[no-untyped-def]
     from pingan.cli.sandbox import Keys
 
