@@ -522,8 +522,8 @@ class AdapterServer:
                 ("grpc.max_receive_message_length", MAX_RECEIVE_BYTES),
                 ("grpc.max_send_message_length", MAX_SEND_BYTES),
             ],
-            # Undecodable requests answer INVALID_ARGUMENT (pingan/decoding.py), then the peer check.
-            interceptors=[DecodeGuard(), *([self.tls.interceptor] if self.tls is not None else [])],
+            # The peer check, then undecodable requests answer INVALID_ARGUMENT (pingan/decoding.py).
+            interceptors=[*([self.tls.interceptor] if self.tls is not None else []), DecodeGuard()],
         )
         adapter_pb2_grpc.add_DepartmentAdapterServicer_to_server(self.servicer, server)
         self._health = add_standard_services(server, [SERVICE_NAME])

@@ -382,8 +382,8 @@ class HubRuntime:
                 # the traffic silently.
                 ("grpc.so_reuseport", 1 if self.share_port else 0),
             ),
-            # Undecodable requests answer INVALID_ARGUMENT before anything else (pingan/decoding.py).
-            interceptors=[AioDecodeGuard(), *self._caller_interceptors()],
+            # Innermost: undecodable requests answer INVALID_ARGUMENT (pingan/decoding.py).
+            interceptors=[*self._caller_interceptors(), AioDecodeGuard()],
         )
         profile_pb2_grpc.add_ProfileServiceServicer_to_server(profile, server)
         add_audit_service(server, self.audit_log, self._authorize_auditor)

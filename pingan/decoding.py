@@ -9,8 +9,10 @@ deserves INVALID_ARGUMENT and a message naming the message type it should send.
 :class:`DecodeGuard` (sync ``grpc.server``) and :class:`AioDecodeGuard` (``grpc.aio``)
 wrap each method's deserializer so a failure yields an :class:`Undecodable` marker, and
 the method's behaviour so that marker is refused before any servicer code runs. List
-them first in ``interceptors=``, so theirs are the outermost wrappers. Methods that take a
-stream of requests (only gRPC reflection's, here: pingan.v1 has none) are left as they are.
+them last in ``interceptors=``: their continuation then returns the registered handler,
+so each method's wrapper is built once and reused, and an outer interceptor (the peer
+check of pingan/tls/interceptors.py) still runs first. Methods that take a stream of
+requests (only gRPC reflection's, here: pingan.v1 has none) are left as they are.
 """
 
 from __future__ import annotations
@@ -59,6 +61,22 @@ def _safe(deserializer: Callable[[bytes], Any] | None, method: str) -> Callable[
     return decode
 
 
+class _Wrapped:
+    """Each method's wrapped handler, rebuilt only when the handler underneath changes."""
+
+    def __init__(self, guard: Callable[[Any], Any]) -> None:
+        self._guard = guard
+        self._by_method: dict[str, tuple[Any, Any]] = {}
+
+    def __call__(self, handler: Any, method: str) -> Any:
+        hit = self._by_method.get(method)
+        if hit is not None and hit[0] is handler:
+            return hit[1]
+        wrapped = _wrap(handler, method, self._guard)
+        self._by_method[method] = (handler, wrapped)  # one dict store: safe across server threads
+        return wrapped
+
+
 def _wrap(handler: Any, method: str, guard: Callable[[Any], Any]) -> Any:
     if handler is None or handler.request_streaming:
         return handler
@@ -73,8 +91,11 @@ def _wrap(handler: Any, method: str, guard: Callable[[Any], Any]) -> Any:
 class DecodeGuard(grpc.ServerInterceptor):
     """Undecodable requests answer INVALID_ARGUMENT on a sync ``grpc.server``."""
 
+    def __init__(self) -> None:
+        self._wrapped = _Wrapped(self._guard)
+
     def intercept_service(self, continuation: Any, handler_call_details: Any) -> Any:
-        return _wrap(continuation(handler_call_details), handler_call_details.method, self._guard)
+        return self._wrapped(continuation(handler_call_details), handler_call_details.method)
 
     @staticmethod
     def _guard(behavior: Any) -> Any:
@@ -89,8 +110,11 @@ class DecodeGuard(grpc.ServerInterceptor):
 class AioDecodeGuard(grpc.aio.ServerInterceptor):
     """Undecodable requests answer INVALID_ARGUMENT on a ``grpc.aio.server`` (the hub)."""
 
+    def __init__(self) -> None:
+        self._wrapped = _Wrapped(self._guard)
+
     async def intercept_service(self, continuation: Any, handler_call_details: Any) -> Any:
-        return _wrap(await continuation(handler_call_details), handler_call_details.method, self._guard)
+        return self._wrapped(await continuation(handler_call_details), handler_call_details.method)
 
     @staticmethod
     def _guard(behavior: Any) -> Any:

@@ -30,3 +30,24 @@ def test_an_undecodable_request_is_invalid_argument_and_the_adapter_keeps_servin
         list(stream(GARBAGE, timeout=10))
     assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert adapter.stub.Describe(adapter_pb2.DescribeRequest(), timeout=10).department
+
+
+def test_the_guard_wraps_each_method_once_and_leaves_request_streams_alone() -> None:
+    from collections import namedtuple
+
+    from pingan.decoding import DecodeGuard, Undecodable
+
+    details = namedtuple("details", "method invocation_metadata")("/pingan.v1.DepartmentAdapter/Describe", ())
+    handler = grpc.unary_unary_rpc_method_handler(
+        lambda request, context: request, request_deserializer=adapter_pb2.DescribeRequest.FromString
+    )
+    guard = DecodeGuard()
+    first = guard.intercept_service(lambda d: handler, details)
+    assert guard.intercept_service(lambda d: handler, details) is first  # built once per method
+    marker = first.request_deserializer(GARBAGE)
+    assert isinstance(marker, Undecodable) and marker.message_type == "pingan.v1.DescribeRequest"
+    assert first.request_deserializer(b"") == adapter_pb2.DescribeRequest()
+    other = grpc.unary_unary_rpc_method_handler(lambda request, context: request)
+    assert guard.intercept_service(lambda d: other, details) is not first  # a new handler underneath: rebuilt
+    streaming = grpc.stream_stream_rpc_method_handler(lambda requests, context: requests)
+    assert guard.intercept_service(lambda d: streaming, details) is streaming
