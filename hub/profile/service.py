@@ -42,7 +42,7 @@ from hub.auth.caller import Caller
 from hub.auth.errors import AuthError
 from hub.identity.index import IdentityIndex, PersonInfo, RecordRef
 from hub.metrics.sharing import SharingReport, sharing_report
-from hub.policy.jurisdiction import within
+from hub.policy.jurisdiction import is_valid_path, within
 from hub.policy.model import Subject
 from hub.profile.assembly import Assembly, PlanRequest, ProfileAssembler
 from hub.profile.recorder import AuditRecorder, Receipt
@@ -491,13 +491,19 @@ def _stats_scopes(caller: Caller, wanted: str) -> tuple[str, ...] | None:
     """The jurisdictions whose persons the caller's figures may count (DESIGN.md "Jurisdiction":
     a caller's scope is a path prefix): the credential's, or the whole hub (None) for an
     auditor or policy owner whose credential names none."""
+    if wanted and (len(wanted) > 256 or not is_valid_path(wanted)):
+        raise StatusError(
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "jurisdiction: expected a path such as TH/S03 (1-4 segments of letters, digits, '-' or '_'; "
+            "at most 256 characters)",
+        )
     scopes = tuple(caller.jurisdictions)
     if not scopes:
         if HUB_WIDE_STATS_ROLES.intersection(caller.roles):
             return None
         raise permission_denied("your credential names no jurisdiction to count sharing figures for")
     if wanted and not any(within(wanted, s) or within(s, wanted) for s in scopes):
-        raise permission_denied(f"jurisdiction {wanted[:64]} is outside your credential's ({', '.join(scopes)})")
+        raise permission_denied(f"the jurisdiction asked for is outside your credential's ({', '.join(scopes)})")
     return scopes
 
 

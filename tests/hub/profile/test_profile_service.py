@@ -478,6 +478,8 @@ def test_sharing_stats_count_only_the_callers_jurisdictions(deployment) -> None:
     with pytest.raises(grpc.RpcError) as info:
         stats(officer, jurisdiction=other_street)
     assert info.value.code() == grpc.StatusCode.PERMISSION_DENIED and "outside your credential" in info.value.details()
+    for malformed in ("TH//x", "a/b/c/d/e", "TH/S 03", "x" * 300):
+        assert _code(lambda: stats(officer, jurisdiction=malformed)) == grpc.StatusCode.INVALID_ARGUMENT
     nowhere = deployment.keys.token("so-2", "street_office", ["street_officer"], [])
     assert _code(lambda: stats(nowhere)) == grpc.StatusCode.PERMISSION_DENIED
     # An auditor whose credential names no jurisdiction counts the whole hub.
