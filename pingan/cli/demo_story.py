@@ -373,47 +373,22 @@ async def _hub_story(
                 checks.report(expectation.step, expectation.claim, mismatches, _detail(result, expectation))
 
             expect = profile_expectations(home=home.person_id, other=other.person_id, corrections=corrections.person_id)
-            checks.begin(
-                "4 own-grid",
-                f"4. Grid worker gw-wang (grid {home_grid}) asks by ID number about a resident of that grid",
+            # step, title, caller, query, purpose, justification
+            scripted = (
+                ("4 own-grid", f"4. Grid worker gw-wang (grid {home_grid}) asks by ID number about a resident of that grid",
+                 "grid_worker", profile_pb2.PersonQuery(id_number=home.id_number), "routine_visit", ""),
+                ("5 other-grid", f"5. The same grid worker asks about a resident of another grid ({other.jurisdiction})",
+                 "grid_worker", profile_pb2.PersonQuery(id_number=other.id_number), "routine_visit", ""),
+                ("6 corrections", "6. Justice officer jo-li on a community-corrections subject in their street: "
+                 "corrections data in clear, PII in free-text notes masked",
+                 "justice", profile_pb2.PersonQuery(person_id=corrections.person_id), "case_handling", ""),
+                ("7 break-glass", "7. Break glass: community police, emergency purpose with a justification",
+                 "police", profile_pb2.PersonQuery(person_id=other.person_id), "emergency",
+                 "居民报警称其有自伤风险，需立即核实监护人及病史以便救援"),
             )
-            await ask(
-                "grid_worker",
-                profile_pb2.PersonQuery(id_number=home.id_number),
-                "routine_visit",
-                expect["4 own-grid"],
-            )
-
-            checks.begin(
-                "5 other-grid", f"5. The same grid worker asks about a resident of another grid ({other.jurisdiction})"
-            )
-            await ask(
-                "grid_worker",
-                profile_pb2.PersonQuery(id_number=other.id_number),
-                "routine_visit",
-                expect["5 other-grid"],
-            )
-
-            checks.begin(
-                "6 corrections",
-                "6. Justice officer jo-li on a community-corrections subject in their street: "
-                "corrections data in clear, PII in free-text notes masked",
-            )
-            await ask(
-                "justice",
-                profile_pb2.PersonQuery(person_id=corrections.person_id),
-                "case_handling",
-                expect["6 corrections"],
-            )
-
-            checks.begin("7 break-glass", "7. Break glass: community police, emergency purpose with a justification")
-            await ask(
-                "police",
-                profile_pb2.PersonQuery(person_id=other.person_id),
-                "emergency",
-                expect["7 break-glass"],
-                "居民报警称其有自伤风险，需立即核实监护人及病史以便救援",
-            )
+            for step, title, who, query, purpose, justification in scripted:
+                checks.begin(step, title)
+                await ask(who, query, purpose, expect[step], justification)
 
             checks.begin(
                 "8 department-down",

@@ -52,11 +52,17 @@ def test_success_resets_the_count() -> None:
     assert breaker.state is BreakerState.CLOSED
 
 
-def test_a_released_trial_frees_the_slot_and_counts_nothing() -> None:
+def _half_open() -> tuple[Clock, CircuitBreaker]:
+    """A breaker (threshold 1) opened by one failure, its 5 s cool-down passed: half-open."""
     clock = Clock()
     breaker = CircuitBreaker(BreakerSettings(failure_threshold=1, reset_seconds=5), clock)
     breaker.record_failure()
     clock.now = 5.0
+    return clock, breaker
+
+
+def test_a_released_trial_frees_the_slot_and_counts_nothing() -> None:
+    clock, breaker = _half_open()
     trial = breaker.acquire()
     assert trial is not None and trial.trial
     assert breaker.acquire() is None  # the slot is taken
@@ -66,10 +72,7 @@ def test_a_released_trial_frees_the_slot_and_counts_nothing() -> None:
 
 
 def test_a_stale_release_leaves_a_newer_trial_alone() -> None:
-    clock = Clock()
-    breaker = CircuitBreaker(BreakerSettings(failure_threshold=1, reset_seconds=5), clock)
-    breaker.record_failure()
-    clock.now = 5.0
+    clock, breaker = _half_open()
     first = breaker.acquire()
     assert first is not None
     breaker.record_failure()  # another call's failure reopens the breaker

@@ -95,6 +95,15 @@ def _request() -> adapter_pb2.FetchRecordsRequest:
     return adapter_pb2.FetchRecordsRequest(request_id="req-1", purpose="routine_visit")
 
 
+async def _half_open_client(adapter, connect, retries: int = 0):  # type: ignore[no-untyped-def]
+    """(servicer, clock, client): a client of the scripted adapter whose breaker (threshold 1) is half-open."""
+    servicer, address = adapter
+    clock = Clock()
+    client = connect(address, clock, deadline_ms=10_000, retries=retries, breaker=BreakerSettings(1, 5))
+    await _open_breaker(client, servicer, clock)
+    return servicer, clock, client
+
+
 async def _open_breaker(client: DepartmentClient, servicer: ScriptedAdapter, clock: Clock) -> None:
     """Open the (threshold 1) breaker with one failed call, then let its cool-down pass: half-open."""
     servicer.script.extend([grpc.StatusCode.UNAVAILABLE] * (client.endpoint.retries + 1))
@@ -195,10 +204,7 @@ async def test_the_breaker_opens_fails_fast_half_opens_and_closes(adapter, conne
 
 
 async def test_half_open_lets_exactly_one_trial_through(adapter, connect) -> None:  # type: ignore[no-untyped-def]
-    servicer, address = adapter
-    clock = Clock()
-    client = connect(address, clock, deadline_ms=10_000, retries=0, breaker=BreakerSettings(1, 5))
-    await _open_breaker(client, servicer, clock)
+    servicer, clock, client = await _half_open_client(adapter, connect)
     servicer.then = Slow(0.3)
     results = await asyncio.gather(*(client.fetch(_request()) for _ in range(4)))
     assert sum(r.ok for r in results) == 1 and sum(r.attempts == 0 for r in results) == 3
@@ -210,10 +216,7 @@ async def test_half_open_lets_exactly_one_trial_through(adapter, connect) -> Non
 
 
 async def test_a_cancelled_half_open_trial_does_not_leave_the_breaker_stuck(adapter, connect) -> None:  # type: ignore[no-untyped-def]
-    servicer, address = adapter
-    clock = Clock()
-    client = connect(address, clock, deadline_ms=10_000, retries=0, breaker=BreakerSettings(1, 5))
-    await _open_breaker(client, servicer, clock)
+    servicer, clock, client = await _half_open_client(adapter, connect)
     servicer.script.append(Slow(30.0))
     servicer.arrived.clear()
     trial = asyncio.create_task(client.fetch(_request()))
@@ -230,10 +233,7 @@ async def test_a_cancelled_half_open_trial_does_not_leave_the_breaker_stuck(adap
 
 
 async def test_a_trial_cut_by_an_outer_timeout_does_not_leave_the_breaker_stuck(adapter, connect) -> None:  # type: ignore[no-untyped-def]
-    servicer, address = adapter
-    clock = Clock()
-    client = connect(address, clock, deadline_ms=10_000, retries=0, breaker=BreakerSettings(1, 5))
-    await _open_breaker(client, servicer, clock)
+    servicer, clock, client = await _half_open_client(adapter, connect)
     servicer.script.append(Slow(30.0))
     with pytest.raises(TimeoutError):
         await asyncio.wait_for(client.fetch(_request()), timeout=0.3)
@@ -248,10 +248,7 @@ async def test_a_trial_cut_by_an_outer_timeout_does_not_leave_the_breaker_stuck(
 async def test_a_trial_answered_with_an_application_error_closes_the_breaker(  # type: ignore[no-untyped-def]
     adapter, connect, code: grpc.StatusCode
 ) -> None:
-    servicer, address = adapter
-    clock = Clock()
-    client = connect(address, clock, deadline_ms=10_000, retries=2, breaker=BreakerSettings(1, 5))
-    await _open_breaker(client, servicer, clock)
+    servicer, clock, client = await _half_open_client(adapter, connect, retries=2)
     servicer.script.append(code)  # e.g. the witness check refusing the hub's checkpoint
     result = await client.fetch(_request())
     assert result.code == code and servicer.calls == 1

@@ -6,9 +6,11 @@ issue asks for it, the audit entry it leaves behind.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import threading
 import time
+from collections.abc import Iterator
 
 import grpc
 import pytest
@@ -289,24 +291,54 @@ def test_household_request_returns_members_as_policy_allows(deployment) -> None:
     assert response.audit.request_id
 
 
-def test_each_household_member_has_its_own_receipt_and_relationship(deployment) -> None:  # type: ignore[no-untyped-def]
-    from hub.policy.jurisdiction import RoleAssignment
-
+def _household_member(deployment, departments: frozenset[str] = frozenset()):  # type: ignore[no-untyped-def]
+    """A resident whose household has other members (and records in one of ``departments``, if given)."""
     index = deployment.runtime.identity
-    member = next(
+    return next(
         r for r in deployment.residents
         if (info := index.person(r.person_id)) is not None
         and info.household_id
         and len(index.household_members(info.household_id)) > 1
-        and {"public_security", "civil_affairs"} & set(r.departments)
+        and (not departments or departments & set(r.departments))
     )
-    deployment.runtime.policy_store.add_assignments([RoleAssignment("gw-hh2", "grid_worker", member.jurisdiction)])
+
+
+def _grid_worker_md(deployment, user: str, grid: str) -> tuple[tuple[str, str], ...]:  # type: ignore[no-untyped-def]
+    """Call metadata of a grid worker assigned ``grid``, whose token names it."""
+    from hub.policy.jurisdiction import RoleAssignment
+
+    deployment.runtime.policy_store.add_assignments([RoleAssignment(user, "grid_worker", grid)])
     deployment.runtime.admin.sync_active()
-    token = deployment.keys.token("gw-hh2", "grid_office", ["grid_worker"], [member.jurisdiction])
+    return (("authorization", f"Bearer {deployment.keys.token(user, 'grid_office', ['grid_worker'], [grid])}"),)
+
+
+@contextlib.contextmanager
+def _identity_row(deployment, person_id: str, **values: object) -> Iterator[None]:  # type: ignore[no-untyped-def]
+    """Change one person's row of the identity index for a test, and put it back."""
+    import sqlalchemy as sa
+
+    from hub.identity import store
+
+    persons, engine = store.persons, deployment.runtime.identity.engine
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(persons).where(persons.c.person_id == person_id)).mappings().one()
+    old = {k: row[k] for k in values}
+    with engine.begin() as conn:
+        conn.execute(sa.update(persons).where(persons.c.person_id == person_id).values(**values))
+    try:
+        yield
+    finally:
+        with engine.begin() as conn:
+            conn.execute(sa.update(persons).where(persons.c.person_id == person_id).values(**old))
+
+
+def test_each_household_member_has_its_own_receipt_and_relationship(deployment) -> None:  # type: ignore[no-untyped-def]
+    member = _household_member(deployment, frozenset({"public_security", "civil_affairs"}))
+    md = _grid_worker_md(deployment, "gw-hh2", member.jurisdiction)
     request = profile_pb2.GetHouseholdRequest(
         query=profile_pb2.PersonQuery(person_id=member.person_id), purpose="routine_visit"
     )
-    response = deployment.stub.GetHousehold(request, metadata=(("authorization", f"Bearer {token}"),), timeout=30)
+    response = deployment.stub.GetHousehold(request, metadata=md, timeout=30)
     assert len(response.members) >= 1
     indices = [m.audit.entry_index for m in response.members]
     assert len(set(indices)) == len(indices)
@@ -323,30 +355,13 @@ def test_each_household_member_has_its_own_receipt_and_relationship(deployment) 
 
 
 def test_household_members_outside_the_callers_rights_are_withheld_and_audited(deployment) -> None:  # type: ignore[no-untyped-def]
-    import sqlalchemy as sa
-
-    from hub.identity import store
-    from hub.policy.jurisdiction import RoleAssignment
-
     index = deployment.runtime.identity
-    member = next(
-        r for r in deployment.residents
-        if (info := index.person(r.person_id)) is not None
-        and info.household_id
-        and len(index.household_members(info.household_id)) > 1
-    )
+    member = _household_member(deployment)
     household = index.person(member.person_id).household_id
     moved = next(m for m in sorted(index.household_members(household)) if m != member.person_id)
-    moved_from = index.person(moved).jurisdiction
     elsewhere = next(r.jurisdiction for r in deployment.residents if r.jurisdiction != member.jurisdiction)
-    deployment.runtime.policy_store.add_assignments([RoleAssignment("gw-hh3", "grid_worker", member.jurisdiction)])
-    deployment.runtime.admin.sync_active()
-    token = deployment.keys.token("gw-hh3", "grid_office", ["grid_worker"], [member.jurisdiction])
-    md = (("authorization", f"Bearer {token}"),)
-    engine = index.engine  # one member moves to another grid for this test, then back
-    with engine.begin() as conn:
-        conn.execute(sa.update(store.persons).where(store.persons.c.person_id == moved).values(jurisdiction=elsewhere))
-    try:
+    md = _grid_worker_md(deployment, "gw-hh3", member.jurisdiction)
+    with _identity_row(deployment, moved, jurisdiction=elsewhere):  # one member moves to another grid, then back
         before = deployment.audit_size()
         request = profile_pb2.GetHouseholdRequest(household_id=household, purpose="routine_visit")
         response = deployment.stub.GetHousehold(request, metadata=md, timeout=30)
@@ -370,24 +385,13 @@ def test_household_members_outside_the_callers_rights_are_withheld_and_audited(d
         with pytest.raises(grpc.RpcError) as info:
             deployment.stub.GetHousehold(no_reason, metadata=md, timeout=30)
         assert info.value.code() == grpc.StatusCode.PERMISSION_DENIED and "justification" in info.value.details()
-    finally:
-        with engine.begin() as conn:
-            conn.execute(sa.update(store.persons).where(store.persons.c.person_id == moved).values(jurisdiction=moved_from))
 
 
 def test_a_person_in_no_household_is_not_found_and_audited(deployment) -> None:  # type: ignore[no-untyped-def]
-    import sqlalchemy as sa
-
-    from hub.identity import store
-
-    index = deployment.runtime.identity
     alone = deployment.home
-    engine = index.engine  # the identity database: detach one person from their household, then restore
-    info = index.person(alone.person_id)
+    info = deployment.runtime.identity.person(alone.person_id)
     assert info is not None and info.household_id
-    with engine.begin() as conn:
-        conn.execute(sa.update(store.persons).where(store.persons.c.person_id == alone.person_id).values(household_id=None))
-    try:
+    with _identity_row(deployment, alone.person_id, household_id=None):  # detached, then restored
         before = deployment.audit_size()
         request = profile_pb2.GetHouseholdRequest(
             query=profile_pb2.PersonQuery(person_id=alone.person_id), purpose="routine_visit"
@@ -397,30 +401,15 @@ def test_a_person_in_no_household_is_not_found_and_audited(deployment) -> None: 
         assert deployment.audit_size() == before + 1
         entry = deployment.last_entry()
         assert isinstance(entry, AccessEntry) and entry.person_id == alone.person_id and "no_household" in entry.flags
-    finally:
-        with engine.begin() as conn:
-            conn.execute(
-                sa.update(store.persons).where(store.persons.c.person_id == alone.person_id).values(household_id=info.household_id)
-            )
 
 
 def test_household_members_listed_with_a_profile_are_in_its_audit_entry(deployment) -> None:  # type: ignore[no-untyped-def]
-    from hub.policy.jurisdiction import RoleAssignment
-
-    index = deployment.runtime.identity
-    member = next(
-        r for r in deployment.residents
-        if (info := index.person(r.person_id)) is not None
-        and info.household_id
-        and len(index.household_members(info.household_id)) > 1
-    )
-    deployment.runtime.policy_store.add_assignments([RoleAssignment("gw-hh", "grid_worker", member.jurisdiction)])
-    deployment.runtime.admin.sync_active()
-    token = deployment.keys.token("gw-hh", "grid_office", ["grid_worker"], [member.jurisdiction])
+    member = _household_member(deployment)
+    md = _grid_worker_md(deployment, "gw-hh", member.jurisdiction)
     request = profile_pb2.GetPersonProfileRequest(
         query=profile_pb2.PersonQuery(person_id=member.person_id), purpose="routine_visit"
     )
-    response = deployment.stub.GetPersonProfile(request, metadata=(("authorization", f"Bearer {token}"),), timeout=15)
+    response = deployment.stub.GetPersonProfile(request, metadata=md, timeout=15)
     listed = tuple(m.person_id for m in response.household)
     assert listed and member.person_id not in listed
     entry = deployment.runtime.audit_log.entry(response.audit.entry_index).decode().entry
