@@ -44,7 +44,8 @@ from hub.identity.index import IdentityIndex, PersonInfo, RecordRef
 from hub.metrics.sharing import SharingReport, sharing_report
 from hub.policy.jurisdiction import is_valid_path, within
 from hub.policy.model import Subject
-from hub.profile.assembly import Assembly, PlanRequest, ProfileAssembler
+from hub.profile.assembly import Assembly, DepartmentPlan, PlanRequest, ProfileAssembler
+from hub.profile.household import household_plans, relationship
 from hub.profile.recorder import AuditRecorder, Receipt
 from hub.profile.request import REQUEST_ID_RE, Ask, parse_household_request, parse_profile_request
 from hub.profile.resolve import PersonNotFound, PersonResolver
@@ -54,6 +55,9 @@ from pingan.v1 import profile_pb2, profile_pb2_grpc
 log = logging.getLogger(__name__)
 # As long as a blocking decision-log write waits (hub.policy.group_commit.DecisionLogWriter).
 DECISION_LOG_WAIT_SECONDS = 30.0
+
+# Household members decided, fetched and audited at the same time by one GetHousehold.
+HOUSEHOLD_CONCURRENCY = 4
 
 STATS_ROLES = frozenset({"auditor", "policy_owner", "street_officer", "department_system"})
 
@@ -117,32 +121,44 @@ class ProfileServicer(profile_pb2_grpc.ProfileServiceServicer):
             await self._audit_refusal(caller, ask, context, started, "", ("unknown_household",))
             raise StatusError(grpc.StatusCode.NOT_FOUND, "no household with this household_id")
         response = profile_pb2.GetHouseholdResponse(household_id=household_id)
+        infos = await asyncio.to_thread(lambda: [self._index.person(m) for m in sorted(members)])
+        listed = [info for info in infos if info is not None]
+        # Members are independent accesses: decided, fetched and audited side by side, a few
+        # at a time (a collective household can be large), answered in person-id order.
+        slots = asyncio.Semaphore(HOUSEHOLD_CONCURRENCY)
+
+        async def member_line(info: PersonInfo) -> tuple[Assembly, Receipt]:
+            async with slots:
+                return await self._profile_of(
+                    caller, ask, functools.partial(_same, info), context, started, household=household_id,
+                    narrow=household_plans,
+                )
+
+        outcomes = await asyncio.gather(*(member_line(info) for info in listed), return_exceptions=True)
+        for outcome in outcomes:  # anything but a member's refusal fails the whole request (fail closed)
+            if isinstance(outcome, BaseException) and not _refused(outcome):
+                raise outcome
         receipt: Receipt | None = None
         denied = 0
         why: dict[str, None] = {}  # the members' denial reasons, in order, once each
-        for member in sorted(members):
-            info = await asyncio.to_thread(self._index.person, member)
-            if info is None:
-                continue
-            try:
-                assembly, receipt = await self._profile_of(
-                    caller, ask, functools.partial(_same, info), context, started, household=household_id
-                )
-            except StatusError as exc:
-                if exc.code != grpc.StatusCode.PERMISSION_DENIED:
-                    raise
+        for info, outcome in zip(listed, outcomes, strict=True):
+            if isinstance(outcome, BaseException):
+                assert isinstance(outcome, StatusError)
                 denied += 1
-                why.setdefault(exc.message.removeprefix("access denied by policy: "), None)
+                why.setdefault(outcome.message.removeprefix("access denied by policy: "), None)
                 continue
+            assembly, member_receipt = outcome
+            if receipt is None or member_receipt.index > receipt.index:
+                receipt = member_receipt
             header = assembly.header
             response.headers.append(header)
-            listed = response.members.add(
-                person_id=member,
+            line = response.members.add(
+                person_id=info.person_id,
                 masked_name=header.masked_name,
                 age_band=header.age_band,
-                relationship=_relationship(assembly),
+                relationship=relationship(assembly),
             )
-            listed.audit.CopyFrom(_receipt(receipt, ask.request_id))
+            line.audit.CopyFrom(_receipt(member_receipt, ask.request_id))
             if info.migrant and "registered_elsewhere" not in response.flags:
                 response.flags.append("registered_elsewhere")
         if receipt is None:
@@ -276,11 +292,13 @@ class ProfileServicer(profile_pb2_grpc.ProfileServiceServicer):
         started: float,
         household: str = "",
         list_household: bool = False,
+        narrow: Callable[[list[DepartmentPlan]], list[DepartmentPlan]] | None = None,
     ) -> tuple[Assembly, Receipt]:
         """Find the person (``find`` reads the index; it raises PersonNotFound), decide,
         record the intent, fetch, mask, record the access; ``list_household`` adds the
         person's household members (when the header is visible) to the assembly and to the
-        access entry, so the entry names every id the response holds."""
+        access entry, so the entry names every id the response holds; ``narrow`` cuts the
+        planned fetch down to what the answer shows (a household member's line)."""
         subject = Subject(caller.user_id, caller.department, caller.roles, caller.jurisdictions)
         now = dt.datetime.now(dt.UTC)
 
@@ -298,6 +316,8 @@ class ProfileServicer(profile_pb2_grpc.ProfileServiceServicer):
             await self._audit_refusal(caller, ask, context, started, "", ("unknown_person",))
             raise
         person, plans, header_decision, members = planned.person, planned.plans, planned.header, planned.extra
+        if narrow is not None:
+            plans = narrow(plans)
         datasets = [d for p in plans for d in p.datasets]
         if not header_decision.allow and not any(d.decision.allow for d in datasets):
             reasons = sorted({*header_decision.reasons, *(r for d in datasets for r in d.decision.reasons)})
@@ -432,6 +452,11 @@ async def _committed(recorded: Future[None], timeout: float = DECISION_LOG_WAIT_
     return True
 
 
+def _refused(exc: BaseException) -> bool:
+    """A household member the caller may not see (left out and counted), as opposed to a failure."""
+    return isinstance(exc, StatusError) and exc.code == grpc.StatusCode.PERMISSION_DENIED
+
+
 def _same(info: PersonInfo) -> PersonInfo:
     """A person already read (household members): nothing to find."""
     return info
@@ -453,22 +478,6 @@ def _audit_caller(caller: Caller, context: grpc.aio.ServicerContext) -> AuditCal
         client_address=_peer(context),
         jurisdiction=",".join(caller.jurisdictions),
     )
-
-
-# The canonical field (adapters/examples: category household) naming a member's
-# relationship to the household head.
-RELATIONSHIP_FIELD = "relation_to_head"
-
-
-def _relationship(assembly: Assembly) -> str:
-    """The member's relationship to the head as the caller may see it: the first shown
-    (possibly masked) ``relation_to_head`` value among the member's records, else ""."""
-    for section in assembly.sections:
-        for record in section.proto.records:
-            for f in record.fields:
-                if f.name == RELATIONSHIP_FIELD and not f.withheld and f.value.WhichOneof("kind") == "string_value":
-                    return f.value.string_value
-    return ""
 
 
 # Roles that may read the whole hub's figures when their credential names no jurisdiction.

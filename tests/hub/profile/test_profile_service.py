@@ -347,11 +347,60 @@ def test_each_household_member_has_its_own_receipt_and_relationship(deployment) 
         assert isinstance(entry, AccessEntry) and entry.person_id == m.person_id
         assert f"household:{response.household_id}" in entry.flags
         assert m.audit.request_id == response.audit.request_id
-    assert response.audit.entry_index == indices[-1]
+    assert response.audit.entry_index == max(indices)  # the latest of the members' entries
     # The asked-about member's public security or civil affairs record names the relation
     # to the head, a household field a grid worker sees in their own grid.
     asked = next(m for m in response.members if m.person_id == member.person_id)
     assert asked.relationship
+
+
+def test_household_members_are_fetched_and_audited_only_for_their_line(deployment) -> None:  # type: ignore[no-untyped-def]
+    """A household lists each member's header and relationship: the departments are asked
+    for those fields only, and each member's entry records no other field as accessed."""
+    import json
+
+    import sqlalchemy as sa
+
+    from hub.profile.household import HOUSEHOLD_FIELDS
+    from hub.profile.schema import HEADER_FIELDS
+
+    line_fields = HOUSEHOLD_FIELDS | set(HEADER_FIELDS)
+    member = _household_member(deployment, frozenset({"public_security", "civil_affairs"}))
+    md = _grid_worker_md(deployment, "gw-hh4", member.jurisdiction)
+    # Premise: the same caller's profile of the member shows more than a household line.
+    profile = deployment.stub.GetPersonProfile(
+        profile_pb2.GetPersonProfileRequest(query=profile_pb2.PersonQuery(person_id=member.person_id), purpose="routine_visit"),
+        metadata=md,
+        timeout=15,
+    )
+    shown = {f.name for s in profile.sections for r in s.records for f in r.fields}
+    assert shown - line_fields, shown
+
+    request_id = "household-line-0001"
+    household = deployment.runtime.identity.person(member.person_id).household_id
+    response = deployment.stub.GetHousehold(
+        profile_pb2.GetHouseholdRequest(household_id=household, purpose="routine_visit", request_id=request_id),
+        metadata=md,
+        timeout=30,
+    )
+    asked = next(m for m in response.members if m.person_id == member.person_id)
+    assert asked.masked_name and asked.age_band and asked.relationship
+    fetched: set[str] = set()
+    for department in sorted(deployment.adapters):
+        engine = sa.create_engine(f"sqlite:///{deployment.data / f'{department}-adapter.db'}")
+        with engine.connect() as conn:
+            rows = conn.execute(
+                sa.text("SELECT fields FROM adapter_access_log WHERE request_id = :r AND rpc = 'FetchRecords'"),
+                {"r": request_id},
+            ).all()
+        engine.dispose()
+        fetched.update(name for (fields,) in rows for name in json.loads(fields))
+    assert fetched and fetched <= line_fields, fetched - line_fields
+    for m in response.members:
+        entry = deployment.runtime.audit_log.entry(m.audit.entry_index).decode().entry
+        assert isinstance(entry, AccessEntry) and entry.sections
+        recorded = {f.name.split(".", 1)[1] for s in entry.sections for f in s.fields}
+        assert recorded <= line_fields, recorded - line_fields
 
 
 def test_household_members_outside_the_callers_rights_are_withheld_and_audited(deployment) -> None:  # type: ignore[no-untyped-def]
