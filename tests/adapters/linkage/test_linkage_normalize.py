@@ -84,7 +84,11 @@ def test_any_single_digit_change_breaks_the_check(body: int) -> None:
         ("阿卜杜‧热合曼", "阿卜杜热合曼"),
         ("ＪＯＨＮ Smith", "johnsmith"),
         ("歐陽 娜娜", "欧阳娜娜"),
-        ("  ", None),
+        ("张\u200b伟", "张伟"),  # zero-width space, as pasted from a chat
+        ("\ufeff张\u200d伟\u200e", "张伟"),  # byte-order mark, zero-width joiner, LTR mark
+        ("\u2067张伟\u2069", "张伟"),  # a right-to-left isolate around the name
+        ("Jo\u00adhn Smith", "johnsmith"),  # soft hyphen
+        ("\u200b\u200c", None),
         (None, None),
     ],
 )

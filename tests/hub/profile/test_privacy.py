@@ -88,3 +88,14 @@ def test_a_name_finds_nobody_without_its_own_birth_date(deployment) -> None:  # 
         deployment.profile("grid_worker", name_and_birth_date={"name": name, "birth_date": "yesterday"})
     assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "birth date" in (info.value.details() or "")
     assert name not in (info.value.details() or "")
+
+
+def test_a_name_pasted_with_invisible_characters_finds_the_person(deployment) -> None:  # type: ignore[no-untyped-def]
+    """A name copied from a chat carries zero-width and direction marks the person typing
+    never sees; the adapters' name normalisation drops them, so the lookup still names the
+    resident (adapters.linkage.names)."""
+    home = deployment.home
+    _phone, name, birth = _phone_and_name_of(deployment, home.id_number)
+    pasted = "\ufeff" + "\u200b".join(name) + "\u200e"
+    response = deployment.profile("grid_worker", name_and_birth_date={"name": pasted, "birth_date": birth})
+    assert response.header.person_id == home.person_id
