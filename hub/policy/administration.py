@@ -102,7 +102,7 @@ def _diff(before: dict, after: dict) -> tuple[str, str] | None:
 def _header_diff(before: dict, after: dict) -> tuple[str, str] | None:
     if before.get("allow") != after.get("allow"):
         return ("allow->deny" if before.get("allow") else "deny->allow", "header; " + "; ".join(after.get("reasons", []))[:300])
-    keys = ("risk_level", "responsible_helper", "groups")
+    keys = ("name", "risk_level", "responsible_helper", "groups", "household")
     changed = [f"{k}: {before.get(k)} -> {after.get(k)}" for k in keys if before.get(k) != after.get(k)]
     return ("header", "; ".join(changed)) if changed else None
 

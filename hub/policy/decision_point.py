@@ -333,6 +333,8 @@ def _evaluate_header(
     keys = ("allow", "risk_level", "responsible_helper", "groups")
     if reasons is None or flags is None or not all(isinstance(out.get(k), bool) for k in keys):
         return deny(("policy header output is malformed",))
+    if not isinstance(out.get("household", False), bool):
+        return deny(("policy header output is malformed (household is not a boolean)",), flags)
     if not out["allow"]:
         return deny(reasons, flags)
     name = out.get("name")  # a masking obligation for the header's name; absent or null: no name
@@ -340,8 +342,9 @@ def _evaluate_header(
     if name is not None and operator not in OBLIGATION_OPERATORS:
         return deny((f"policy names an unknown masking operator {operator!r} for the header's name",), flags)
     obligation = MappingProxyType(dict(name)) if isinstance(name, dict) else MappingProxyType({})
+    household = out.get("household", False)  # absent (an older policy): no household shown
     return HeaderDecision(
-        True, out["risk_level"], out["responsible_helper"], out["groups"], reasons, flags, hashes, obligation
+        True, out["risk_level"], out["responsible_helper"], out["groups"], reasons, flags, hashes, obligation, household
     ), True
 
 
@@ -364,6 +367,7 @@ def header_outcome(decision: HeaderDecision) -> dict[str, Any]:
         "risk_level": decision.risk_level,
         "responsible_helper": decision.responsible_helper,
         "groups": decision.groups,
+        "household": decision.household,
         "reasons": list(decision.reasons),
         "flags": list(decision.flags),
     }

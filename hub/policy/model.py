@@ -155,7 +155,9 @@ class HeaderRequest:
 @dataclass(frozen=True)
 class HeaderDecision:
     """Header visibility: the name's masking obligation (``{"operator": ..., ...}``; empty
-    shows no name), risk level, responsible helper, sensitive-group membership."""
+    shows no name), risk level, responsible helper, sensitive-group membership, and
+    ``household``: whether the caller may see who the person lives with (False unless
+    the policy says so: a policy without the output shows no household)."""
 
     allow: bool
     risk_level: bool
@@ -165,6 +167,7 @@ class HeaderDecision:
     flags: tuple[str, ...]
     policy_hashes: tuple[str, ...]
     name_obligation: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    household: bool = False
 
     @property
     def name_operator(self) -> str:

@@ -58,6 +58,9 @@ DECISION_LOG_WAIT_SECONDS = 30.0
 
 # Household members decided, fetched and audited at the same time by one GetHousehold.
 HOUSEHOLD_CONCURRENCY = 4
+# The audit flag and the refusal of a person whose household membership the policy withholds.
+HOUSEHOLD_WITHHELD = "household_withheld"
+HOUSEHOLD_WITHHELD_REASON = "the policy does not show who this person lives with to the caller"
 
 STATS_ROLES = frozenset({"auditor", "policy_owner", "street_officer", "department_system"})
 
@@ -109,9 +112,10 @@ class ProfileServicer(profile_pb2_grpc.ProfileServiceServicer):
         caller = await self._authenticate(context, "GetHousehold", request.request_id)
         ask = parse_household_request(request)
         await self._admit(caller, ask, context, "GetHousehold")
-        household_id = ask.household_id
+        household_id, asked_id = ask.household_id, ""
         if not household_id:
             person = await self._resolve(caller, ask, context, started)
+            asked_id = person.person_id
             household_id = person.household_id or ""
             if not household_id:
                 await self._audit_refusal(caller, ask, context, started, person.person_id, ("no_household",))
@@ -134,7 +138,19 @@ class ProfileServicer(profile_pb2_grpc.ProfileServiceServicer):
                     narrow=household_plans,
                 )
 
-        outcomes = await asyncio.gather(*(member_line(info) for info in listed), return_exceptions=True)
+        first: dict[str, tuple[Assembly, Receipt]] = {}
+        for info in listed:
+            if info.person_id == asked_id:
+                # Asked by a member: what is shown is who that person lives with, so the
+                # caller must be allowed that person's line before anyone else is fetched
+                # (a refusal, audited, is the answer to the whole request).
+                first[asked_id] = await member_line(info)
+        others = iter(
+            await asyncio.gather(*(member_line(i) for i in listed if i.person_id not in first), return_exceptions=True)
+        )
+        outcomes: list[tuple[Assembly, Receipt] | BaseException] = [
+            first[i.person_id] if i.person_id in first else next(others) for i in listed
+        ]
         for outcome in outcomes:  # anything but a member's refusal fails the whole request (fail closed)
             if isinstance(outcome, BaseException) and not _refused(outcome):
                 raise outcome
@@ -332,6 +348,13 @@ class ProfileServicer(profile_pb2_grpc.ProfileServiceServicer):
             await _committed(planned.recorded)  # a denial is answered once its decisions are logged, or failed to be
             await self._audit_refusal(caller, ask, context, started, person.person_id, flags, sections, hashes, person)
             raise permission_denied("access denied by policy: " + ("; ".join(reasons) or "no rule allows it"))
+        if household and not header_decision.household:
+            # A household view shows who lives together: never a person whose household the
+            # policy withholds from this caller (a sensitive group's, or for statistics).
+            await _committed(planned.recorded)
+            flags = ("denied", f"household:{household}", HOUSEHOLD_WITHHELD)
+            await self._audit_refusal(caller, ask, context, started, person.person_id, flags, (), header_decision.policy_hashes, person)
+            raise permission_denied(f"access denied by policy: {HOUSEHOLD_WITHHELD_REASON}")
         # Recorded before any data moves (DESIGN.md flow 3): the departments' witness check
         # names this entry, and a crash mid-fetch still leaves a trace of the access. The
         # decision log commits meanwhile; both must succeed before anything is fetched.
@@ -352,7 +375,7 @@ class ProfileServicer(profile_pb2_grpc.ProfileServiceServicer):
         assembly = await self._assembler.assemble(
             person, plans, header_decision, ask.purpose, ask.request_id, intent.index
         )
-        if list_household and assembly.header_decision.allow and person.household_id:
+        if list_household and header_decision.household and person.household_id:
             assembly.household_members = tuple(sorted(m for m in members if m != person.person_id))
         flags = list(assembly.flags)
         if household:

@@ -12,7 +12,9 @@
 # Output: data.pingan.authz.decision =
 #   {allow, visible: [field], obligations: {field: {operator, ...params}},
 #    withheld: {field: reason}, reasons: [..], flags: [..]}
-# and data.pingan.authz.header = {allow, risk_level, responsible_helper, groups, reasons, flags}.
+# and data.pingan.authz.header = {allow, name, risk_level, responsible_helper, groups,
+#   household, reasons, flags}; household: whether the caller may see who the person lives
+#   with (the profile's household list, the person's line in a household view).
 #
 # Rules: whatever is not allowed is denied; any deny reason overrides every allow.
 # Masking operators are named here, never in the hub. sprintf is not used (regopy
@@ -396,6 +398,7 @@ header := {
 	"risk_level": true,
 	"responsible_helper": true,
 	"groups": header_groups,
+	"household": header_household,
 	"reasons": {"allowed"},
 	"flags": flags,
 } if header_allow
@@ -405,6 +408,7 @@ else := {
 	"risk_level": false,
 	"responsible_helper": false,
 	"groups": false,
+	"household": false,
 	"reasons": base_deny,
 	"flags": flags,
 }
@@ -414,6 +418,16 @@ else := {
 header_name := {"operator": "name_surname_only"} if input.purpose != "statistics"
 
 else := null
+
+# Who the person lives with is household data: not shown for statistics, nor when a
+# sensitive group of the person withholds the household category from the caller (a
+# domestic-violence victim, a whistleblower; group_rules, exempt roles excepted).
+header_household := true if {
+	input.purpose != "statistics"
+	not "household" in group_withheld_categories
+}
+
+else := false
 
 header_groups := true if {
 	input.purpose != "statistics"

@@ -122,6 +122,7 @@ test_grid_worker_header_risk_only if {
 	h.name.operator == "name_surname_only"
 	h.risk_level
 	h.responsible_helper
+	h.household
 	h.groups == false
 }
 
@@ -387,6 +388,7 @@ test_statistics_hides_identity if {
 	h := authz.header
 	h.groups == false
 	h.name == null
+	h.household == false
 }
 
 # ---------------------------------------------------------------- sensitive groups
@@ -500,4 +502,33 @@ case_group_whistleblower_b := req(["community_police"], grid, "civil_affairs", "
 test_group_whistleblower_b if {
 	d := authz.decision
 	"name" in d.visible
+}
+
+# ---------------------------------------------------------------- household membership
+
+case_household_hidden_for_victim := req(["grid_worker"], grid, "civil_affairs", "routine_visit", ["domestic_violence_victim"])
+
+test_household_hidden_for_victim if {
+	h := authz.header
+	h.allow
+	h.household == false
+}
+
+case_household_shown_to_exempt_role := req(["community_police"], grid, "civil_affairs", "routine_visit", ["domestic_violence_victim"])
+
+test_household_shown_to_exempt_role if {
+	h := authz.header
+	h.allow
+	h.household
+}
+
+case_household_hidden_for_whistleblower_even_in_emergency := json.patch(
+	req(["grid_worker"], grid, "civil_affairs", "emergency", ["whistleblower"]),
+	[{"op": "replace", "path": "/justification_provided", "value": true}],
+)
+
+test_household_hidden_for_whistleblower_even_in_emergency if {
+	h := authz.header
+	h.allow
+	h.household == false
 }

@@ -436,6 +436,72 @@ def test_household_members_outside_the_callers_rights_are_withheld_and_audited(d
         assert info.value.code() == grpc.StatusCode.PERMISSION_DENIED and "justification" in info.value.details()
 
 
+def test_a_household_the_policy_withholds_is_never_shown(deployment) -> None:  # type: ignore[no-untyped-def]
+    """Who a domestic-violence victim lives with is household data the policy withholds
+    from a grid worker (policies/rego/authz.rego group_rules): the victim's profile lists
+    no member, a household view leaves the victim out (audited), and a household view
+    asked by the victim is refused before any member is fetched."""
+    import sqlalchemy as sa
+
+    index = deployment.runtime.identity
+    victim = _household_member(deployment)
+    household = index.person(victim.person_id).household_id
+    md = _grid_worker_md(deployment, "gw-hh5", victim.jurisdiction)
+    by_victim = profile_pb2.PersonQuery(person_id=victim.person_id)
+    # Premise: before the person is marked, their profile lists the household.
+    profile = deployment.stub.GetPersonProfile(
+        profile_pb2.GetPersonProfileRequest(query=by_victim, purpose="routine_visit"), metadata=md, timeout=15
+    )
+    assert profile.household
+    dv = str(common_pb2.SENSITIVE_GROUP_DOMESTIC_VIOLENCE_VICTIM)
+    with _identity_row(deployment, victim.person_id, groups=dv):
+        profile = deployment.stub.GetPersonProfile(
+            profile_pb2.GetPersonProfileRequest(query=by_victim, purpose="routine_visit"), metadata=md, timeout=15
+        )
+        assert profile.header.person_id == victim.person_id and not profile.household
+        entry = deployment.runtime.audit_log.entry(profile.audit.entry_index).decode().entry
+        assert isinstance(entry, AccessEntry) and entry.household_members == ()
+
+        before = deployment.audit_size()
+        response = deployment.stub.GetHousehold(
+            profile_pb2.GetHouseholdRequest(household_id=household, purpose="routine_visit"), metadata=md, timeout=30
+        )
+        assert victim.person_id not in {m.person_id for m in response.members}
+        assert "members_withheld:1" in response.flags
+        refusals = [
+            e for i in range(before, deployment.audit_size())
+            if isinstance(e := deployment.runtime.audit_log.entry(i).decode().entry, AccessEntry)
+            and e.person_id == victim.person_id
+        ]
+        assert len(refusals) == 1 and "household_withheld" in refusals[0].flags
+
+        request_id = "household-victim-0001"
+        before = deployment.audit_size()
+        with pytest.raises(grpc.RpcError) as info:
+            deployment.stub.GetHousehold(
+                profile_pb2.GetHouseholdRequest(query=by_victim, purpose="routine_visit", request_id=request_id),
+                metadata=md,
+                timeout=30,
+            )
+        assert info.value.code() == grpc.StatusCode.PERMISSION_DENIED
+        assert "who this person lives with" in (info.value.details() or "")
+        entries = [deployment.runtime.audit_log.entry(i).decode().entry for i in range(before, deployment.audit_size())]
+        assert [e.person_id for e in entries if isinstance(e, AccessEntry)] == [victim.person_id]
+        for department in sorted(deployment.adapters):
+            engine = sa.create_engine(f"sqlite:///{deployment.data / f'{department}-adapter.db'}")
+            with engine.connect() as conn:
+                fetched = conn.execute(
+                    sa.text("SELECT count(*) FROM adapter_access_log WHERE request_id = :r"), {"r": request_id}
+                ).scalar_one()
+            engine.dispose()
+            assert fetched == 0, department
+    # Statistics never list who lives with whom either.
+    stats = deployment.stub.GetPersonProfile(
+        profile_pb2.GetPersonProfileRequest(query=by_victim, purpose="statistics"), metadata=md, timeout=15
+    )
+    assert not stats.household
+
+
 def test_a_person_in_no_household_is_not_found_and_audited(deployment) -> None:  # type: ignore[no-untyped-def]
     alone = deployment.home
     info = deployment.runtime.identity.person(alone.person_id)
