@@ -353,7 +353,8 @@ class ProfileServicer(profile_pb2_grpc.ProfileServiceServicer):
             # policy withholds from this caller (a sensitive group's, or for statistics).
             await _committed(planned.recorded)
             flags = ("denied", f"household:{household}", HOUSEHOLD_WITHHELD)
-            await self._audit_refusal(caller, ask, context, started, person.person_id, flags, (), header_decision.policy_hashes, person)
+            hashes = header_decision.policy_hashes
+            await self._audit_refusal(caller, ask, context, started, person.person_id, flags, (), hashes, person)
             raise permission_denied(f"access denied by policy: {HOUSEHOLD_WITHHELD_REASON}")
         # Recorded before any data moves (DESIGN.md flow 3): the departments' witness check
         # names this entry, and a crash mid-fetch still leaves a trace of the access. The
