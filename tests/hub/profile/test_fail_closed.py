@@ -13,6 +13,8 @@ import sqlite3
 import grpc
 import pytest
 
+from pingan.v1 import profile_pb2
+
 
 def test_audit_store_unusable_means_unavailable_and_no_data(deployment) -> None:  # type: ignore[no-untyped-def]
     home = deployment.home
@@ -20,10 +22,18 @@ def test_audit_store_unusable_means_unavailable_and_no_data(deployment) -> None:
     audit_db = deployment.root / "audit.db"
     with sqlite3.connect(audit_db) as db:
         db.execute("ALTER TABLE audit_entry RENAME TO audit_entry_away")
+    household = profile_pb2.GetHouseholdRequest(
+        query=profile_pb2.PersonQuery(person_id=home.person_id), purpose="routine_visit"
+    )
     try:
-        for _ in range(2):
+        for ask in (
+            lambda: deployment.profile("grid_worker", person_id=home.person_id),
+            lambda: deployment.profile("grid_worker", person_id=home.person_id),
+            # A household's members are fetched side by side: one failed entry fails it all.
+            lambda: deployment.stub.GetHousehold(household, metadata=deployment.md("grid_worker"), timeout=30),
+        ):
             with pytest.raises(grpc.RpcError) as info:
-                deployment.profile("grid_worker", person_id=home.person_id)
+                ask()
             assert info.value.code() == grpc.StatusCode.UNAVAILABLE
             assert "audit" in (info.value.details() or "")
             assert "Traceback" not in (info.value.details() or "")
