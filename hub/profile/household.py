@@ -30,35 +30,42 @@ RELATIONSHIP_FIELD = "relation_to_head"
 HOUSEHOLD_FIELDS = frozenset({"name", "sex", "birth_date", RELATIONSHIP_FIELD})
 
 
-def household_plans(plans: Iterable[DepartmentPlan], wanted: frozenset[str] = HOUSEHOLD_FIELDS) -> list[DepartmentPlan]:
+def household_plans(
+    plans: Iterable[DepartmentPlan], wanted: frozenset[str] = HOUSEHOLD_FIELDS
+) -> list[DepartmentPlan]:
     """The plans limited to ``wanted`` fields: each decision keeps only those fields (and
-    its withheld ones among them); a dataset declaring none of them, and needing no header
-    field, is dropped, and so is a department left with no dataset. A department that could
-    not be described stays, so its section still says it was unavailable."""
+    its withheld ones among them); a dataset with nothing for the line is dropped, and so
+    is a department left with no dataset. A department that could not be described stays,
+    so its section still says it was unavailable."""
     limited: list[DepartmentPlan] = []
     for plan in plans:
         if plan.unavailable:
             limited.append(plan)
             continue
-        datasets = [_limited(d, wanted) for d in plan.datasets if _declares(d, wanted) or d.header_fields]
+        datasets = [kept for d in plan.datasets if (kept := _limited(d, wanted)) is not None]
         if datasets:
             limited.append(DepartmentPlan(plan.department, datasets, plan.unavailable))
     return limited
 
 
-def _declares(plan: DatasetPlan, wanted: frozenset[str]) -> bool:
-    return any(f.name in wanted for f in plan.spec.fields)
-
-
-def _limited(plan: DatasetPlan, wanted: frozenset[str]) -> DatasetPlan:
+def _limited(plan: DatasetPlan, wanted: frozenset[str]) -> DatasetPlan | None:
+    """The dataset's plan with only ``wanted`` fields, or ``None`` when it has nothing for
+    the line: an allowed dataset keeps the wanted fields it may show or withholds (and its
+    header fields); a denied one is kept, as denied, when it declares a wanted field (the
+    entry records the refusal) or has header fields to read."""
     decision = plan.decision
     if not decision.allow:
-        return plan
+        declares = any(f.name in wanted for f in plan.spec.fields)
+        return plan if declares or plan.header_fields else None
+    fields = {k: v for k, v in decision.fields.items() if k in wanted}
+    withheld = {k: v for k, v in decision.withheld.items() if k in wanted}
+    if not fields and not withheld and not plan.header_fields:
+        return None
     kept: SectionDecision = dataclasses.replace(
         decision,
-        fields=MappingProxyType({k: v for k, v in decision.fields.items() if k in wanted}),
+        fields=MappingProxyType(fields),
         obligations=MappingProxyType({k: v for k, v in decision.obligations.items() if k in wanted}),
-        withheld=MappingProxyType({k: v for k, v in decision.withheld.items() if k in wanted}),
+        withheld=MappingProxyType(withheld),
     )
     return dataclasses.replace(plan, decision=kept)
 
@@ -69,7 +76,8 @@ def relationship(assembly: Assembly) -> str:
     for section in assembly.sections:
         for record in section.proto.records:
             for f in record.fields:
-                if f.name == RELATIONSHIP_FIELD and not f.withheld and f.value.WhichOneof("kind") == "string_value":
+                shown = not f.withheld and f.value.WhichOneof("kind") == "string_value"
+                if f.name == RELATIONSHIP_FIELD and shown:
                     return f.value.string_value
     return ""
 
