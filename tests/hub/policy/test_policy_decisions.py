@@ -270,6 +270,39 @@ def test_the_default_policy_shows_a_surname_but_none_for_statistics(pdp: PolicyD
     assert stats.allow and stats.name_operator == ""
 
 
+@pytest.mark.parametrize(
+    ("household", "expected"),
+    [
+        (True, (True, True)),
+        (False, (True, False)),
+        ("absent", (True, False)),  # a policy written before the output: no household shown
+        ("yes", (False, False)),  # not a boolean: the header is denied
+    ],
+)
+def test_the_household_is_shown_only_when_the_policy_says_so(
+    policy_bundle: PolicyBundle, household: Any, expected: Any
+) -> None:
+    out = {"allow": True, "name": None, "risk_level": False, "responsible_helper": False, "groups": False,
+           "reasons": ["allowed"], "flags": []}
+    if household != "absent":
+        out["household"] = household
+    policy = compile_policy(policy_bundle, lambda b: _Engine(out), ASSIGNMENTS)
+    h = PolicyDecisionPoint(policy, memo_size=0, verdict_size=0).decide_header(
+        HeaderRequest(Subject("gw-1", "grid_office", ("grid_worker",), ("TH",)), GRID, (), "routine_visit")
+    )
+    assert (h.allow, h.household) == expected
+    if not h.allow:
+        assert "household is not a boolean" in h.reasons[0]
+
+
+def test_the_default_policy_hides_the_household_of_a_protected_person(pdp: PolicyDecisionPoint) -> None:
+    grid_worker = Subject("gw-1", "grid_office", ("grid_worker",), ("TH",))
+    assert pdp.decide_header(HeaderRequest(grid_worker, GRID, (), "routine_visit")).household
+    victim = ("domestic_violence_victim",)
+    assert not pdp.decide_header(HeaderRequest(grid_worker, GRID, victim, "routine_visit")).household
+    assert not pdp.decide_header(HeaderRequest(grid_worker, GRID, (), "statistics")).household
+
+
 def test_opa_server_down_is_a_deny(policy_bundle: PolicyBundle) -> None:
     from hub.policy.opa_dev_server import OpaDevServer
     from hub.policy.rego_opa import OpaRego, client_for
