@@ -180,7 +180,7 @@ class ProfileServicer(profile_pb2_grpc.ProfileServiceServicer):
         if receipt is None:
             reasons = "; ".join(why)[:500]
             raise permission_denied(
-                "no member of this household is within your jurisdiction and rights"
+                "no member of this household may be shown to you"
                 + (f" (access denied by policy: {reasons})" if reasons else "")
             )
         if denied:

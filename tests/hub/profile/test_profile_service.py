@@ -500,6 +500,12 @@ def test_a_household_the_policy_withholds_is_never_shown(deployment) -> None:  #
         profile_pb2.GetPersonProfileRequest(query=by_victim, purpose="statistics"), metadata=md, timeout=15
     )
     assert not stats.household
+    with pytest.raises(grpc.RpcError) as info:
+        deployment.stub.GetHousehold(
+            profile_pb2.GetHouseholdRequest(household_id=household, purpose="statistics"), metadata=md, timeout=30
+        )
+    assert info.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert "who this person lives with" in (info.value.details() or "")
 
 
 def test_a_person_in_no_household_is_not_found_and_audited(deployment) -> None:  # type: ignore[no-untyped-def]
