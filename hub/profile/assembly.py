@@ -504,9 +504,12 @@ def profile_header(
     masking: MaskingContext,
 ) -> profile_pb2.ProfileHeader:
     """The profile's header: the name masked by the policy's obligation (none without
-    one), sex, age band, and what the header decision lets through."""
+    one), sex, age band, and what the header decision lets through (risk level, helper,
+    groups, and the residence mismatch with the household)."""
     header = profile_pb2.ProfileHeader(person_id=person.person_id, jurisdiction=person.jurisdiction)
-    if person.migrant:
+    if person.migrant and decision.allow and decision.household:
+        # Living away from the registered household is household data: shown only where
+        # the policy shows who the person lives with (not for a victim who moved away).
         header.flags.append("residence_mismatch")
     name = identity.get("name")
     if isinstance(name, str) and name and decision.allow and decision.name_operator:

@@ -18,9 +18,11 @@ IDENTITY = {"name": "欧阳修远", "sex": "男", "birth_date": dt.date(1971, 6,
 VALUES = {HEADER_RISK_FIELD: "red", HEADER_HELPER_FIELD: "李**"}
 
 
-def _decision(name: dict[str, object] | None, *, allow: bool = True, shown: bool = True) -> HeaderDecision:
+def _decision(
+    name: dict[str, object] | None, *, allow: bool = True, shown: bool = True, household: bool = True
+) -> HeaderDecision:
     return HeaderDecision(
-        allow, shown, shown, shown, ("allowed",), (), ("h",), MappingProxyType(dict(name or {}))
+        allow, shown, shown, shown, ("allowed",), (), ("h",), MappingProxyType(dict(name or {})), household
     )
 
 
@@ -51,3 +53,6 @@ def test_sex_age_band_and_residence_mismatch() -> None:
     assert "residence_mismatch" in header.flags and header.jurisdiction == "TH/S03/C07/G05"
     settled = PersonInfo("p-2", None, False, "TH/S03/C07/G05", (), 1)
     assert "residence_mismatch" not in profile_header(settled, _decision(None), {}, {}, CTX).flags
+    # Household data: not where the policy hides who the person lives with, nor with a denied header.
+    for hidden in (_decision(None, household=False), _decision(None, allow=False)):
+        assert "residence_mismatch" not in profile_header(PERSON, hidden, VALUES, IDENTITY, CTX).flags
