@@ -79,6 +79,7 @@ from machine_pressure import MachinePressure
 
 SEED = 7
 SLOW_REQUEST_MS = 150.0  # issue 7's p99 target: requests slower than this are matched against disk stalls
+WINDOW_SECONDS = 30.0  # a sustained run (--seconds 60 or more) also reports the p99 of each window this long
 WARMUP_SECONDS = 3.0
 DEADLINE_MS = 500  # the hub's default per-adapter deadline (issue 7)
 
@@ -689,6 +690,7 @@ class ModeResult:
     split: str = ""  # where the callers' latency goes beyond the hub's own: sent late, or in flight outside it
     writer_cpu_ms: float = 0.0  # of hub_cpu_ms: the writer processes (audit log; decision log when in a child)
     machine: str = ""  # disk writes, CPU and disk stalls in the measured window (bench/machine_pressure.py)
+    windows: str = ""  # a long run's p99 per consecutive WINDOW_SECONDS window (_windows)
 
 
 class GcPauses:
@@ -777,6 +779,28 @@ def _children(pids: list[int]) -> list[int]:
             except (OSError, ValueError):
                 continue
     return out
+
+
+def _windows(samples: list[Sample], seconds: float, width: float = WINDOW_SECONDS) -> str:
+    """The p99 of every whole ``width``-second window of a longer run (by send time), so a
+    sustained run says both its overall p99 and how often a short run of the same length as
+    the default (30 s) would have missed the target; empty when the run has fewer than two."""
+    count = int(seconds // width)
+    if count < 2:
+        return ""
+    per: list[list[float]] = [[] for _ in range(count)]
+    for s in samples:
+        slot = int(s.started // width)
+        if 0 <= slot < count:
+            per[slot].append(s.latency_ms if s.code == "OK" else float("inf"))  # an error misses the window
+    p99s = [_pct(v, 0.99) for v in per]
+    over = [f"{i * width:.0f}-{(i + 1) * width:.0f} s: {v:.1f} ms" for i, v in enumerate(p99s) if v >= SLOW_REQUEST_MS]
+    ordered = sorted(p99s)
+    return (
+        f"{count} windows of {width:.0f} s, p99 per window min / median / max "
+        f"{ordered[0]:.1f} / {ordered[len(ordered) // 2]:.1f} / {ordered[-1]:.1f} ms; "
+        f"{len(over)} at or over {SLOW_REQUEST_MS:.0f} ms" + (f" ({'; '.join(over)})" if over else "")
+    )
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -1052,6 +1076,7 @@ def run_mode(
         loop_lag=lag.summary(),
         memo=_memo_summary(memo_at),
         machine=machine,
+        windows=_windows(samples, args.seconds),
         split=(
             f"sent late (behind schedule) p50 {_pct([s.late_ms for s in ok], 0.50):.1f} / p99 "
             f"{_pct([s.late_ms for s in ok], 0.99):.1f} ms; in flight outside the hub's handler (caller's "
@@ -1338,6 +1363,8 @@ def main() -> int:
         print(f"{r.mode}: policy decision memos of the in-process hub: {r.memo}")
         print(f"{r.mode}: callers' latency beyond the hub's: {r.split}")
         print(f"{r.mode}: the machine in the measured window (kernel PSI, /proc/diskstats): {r.machine}")
+        if r.windows:
+            print(f"{r.mode}: p99 per window: {r.windows}")
         print(f"{r.mode}: of the hub's CPU per profile, its writer processes (audit log; decision log when in a child): {r.writer_cpu_ms:.1f} ms")
         for detail in r.details:
             print(f"{r.mode} error example: {detail}")
