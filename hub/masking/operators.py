@@ -5,6 +5,8 @@ are DESIGN.md's: redact, null, keep_first_n, keep_last_n, name_surname_only,
 id_number, phone, year_only, age_band, address_to_community, keyed_pseudonym.
 An absent value (``None``) stays absent. A value an operator cannot handle raises
 :class:`MaskingError` so the caller withholds the field; nothing passes through.
+``keep_first_n`` / ``keep_last_n`` never show more than half of a value's characters
+(at most ``len // 2``), so a short value is still masked, never returned whole.
 """
 
 from __future__ import annotations
@@ -56,25 +58,41 @@ def null(value: Value, context: MaskingContext) -> Value:
     return None
 
 
+def _kept(n: int, text: str) -> int:
+    """How many characters keep_first_n / keep_last_n may show: ``n``, at most half the value.
+
+    Showing more than half is no longer masking (the rule ``id_number`` applies): a
+    1-character value is one mask character, 王芳 with n=4 is 王* / *芳.
+    """
+    return min(n, len(text) // 2)
+
+
 def keep_first_n(value: Value, context: MaskingContext, *, n: int = 1, mask_char: str = MASK_CHAR) -> Value:
-    """Keep the first ``n`` characters, mask every other character."""
+    """Keep the first ``n`` characters, but never more than half of them (``len // 2``); mask the rest.
+
+    ABCDEF, n=2 -> AB****; 欧阳建国, n=4 -> 欧阳**; 王芳, n=4 -> 王*; 张 -> *.
+    """
     if value is None:
         return None
     n = _int_param("keep_first_n", "n", n)
     mask_char = _mask_char_param("keep_first_n", mask_char)
     text = _require_str("keep_first_n", value)
-    return text[:n] + mask_char * max(0, len(text) - n)
+    kept = _kept(n, text)
+    return text[:kept] + mask_char * (len(text) - kept)
 
 
 def keep_last_n(value: Value, context: MaskingContext, *, n: int = 4, mask_char: str = MASK_CHAR) -> Value:
-    """Keep the last ``n`` characters, mask every other character."""
+    """Keep the last ``n`` characters, but never more than half of them (``len // 2``); mask the rest.
+
+    13812345678, n=4 -> *******5678; 欧阳建国, n=4 -> **建国; 王芳, n=4 -> *芳; 张 -> *.
+    """
     if value is None:
         return None
     n = _int_param("keep_last_n", "n", n)
     mask_char = _mask_char_param("keep_last_n", mask_char)
     text = _require_str("keep_last_n", value)
-    kept = text[len(text) - n :] if n else ""
-    return mask_char * (len(text) - len(kept)) + kept
+    kept = _kept(n, text)
+    return mask_char * (len(text) - kept) + text[len(text) - kept :]
 
 
 def name_surname_only(value: Value, context: MaskingContext, *, mask_char: str = MASK_CHAR) -> Value:

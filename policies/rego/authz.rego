@@ -114,9 +114,15 @@ group_viewers := {
 }
 
 # Masking operator for a field shown masked: by field name first, then by category.
+# Person names filed under another category (a guardian's or an emergency contact's name
+# is "contact") are named here, so they are not masked like a phone number. victim_name
+# stays with its category (identity: keyed_pseudonym, which shows less than a surname);
+# the *_phone fields stay with the contact operator.
 name_operators := {
 	"name": {"operator": "name_surname_only"},
 	"full_name": {"operator": "name_surname_only"},
+	"guardian_name": {"operator": "name_surname_only"},
+	"emergency_contact": {"operator": "name_surname_only"},
 	"id_number": {"operator": "id_number"},
 	"phone": {"operator": "phone"},
 	"mobile": {"operator": "phone"},

@@ -48,6 +48,7 @@ sections := {
 	"education": [
 		{"name": "name", "category": "identity", "grade": 2, "type": "string"},
 		{"name": "school", "category": "education", "grade": 2, "type": "string"},
+		{"name": "guardian_name", "category": "contact", "grade": 3, "type": "string"},
 		{"name": "guardian_phone", "category": "contact", "grade": 3, "type": "string"},
 	],
 }
@@ -450,6 +451,7 @@ test_group_minor if {
 	d.allow
 	op(d, "name") == "name_surname_only"
 	op(d, "guardian_phone") == "keep_last_n"
+	op(d, "guardian_name") == "name_surname_only"
 }
 
 case_group_minor_b := req(["social_worker"], grid, "education", "routine_visit", ["minor"])
@@ -471,6 +473,25 @@ case_group_elderly_alone_b := req(["street_officer"], street, "education", "rout
 test_group_elderly_alone_b if {
 	d := authz.decision
 	op(d, "guardian_phone") == "keep_last_n"
+	op(d, "guardian_name") == "name_surname_only"
+}
+
+# A person's name filed as "contact" is masked as a name, not with the contact
+# category's keep_last_n (which suits phone numbers): guardian_name, emergency_contact.
+case_guardian_name_masked_as_name := req(["grid_worker"], grid, "education", "routine_visit", [])
+
+test_guardian_name_masked_as_name if {
+	d := authz.decision
+	d.allow
+	d.obligations.guardian_name == {"operator": "name_surname_only"}
+	d.obligations.guardian_phone == {"operator": "keep_last_n", "n": 4}
+}
+
+test_person_name_fields_are_masked_as_names if {
+	authz.name_operators.guardian_name == {"operator": "name_surname_only"}
+	authz.name_operators.emergency_contact == {"operator": "name_surname_only"}
+	not "guardian_phone" in object.keys(authz.name_operators)
+	not "emergency_phone" in object.keys(authz.name_operators)
 }
 
 case_group_domestic_violence_victim := req(["grid_worker"], grid, "public_security", "routine_visit", ["domestic_violence_victim"])

@@ -54,18 +54,49 @@ def test_keep_first_and_last_n() -> None:
     assert keep_first_n("ABCDEF", CTX, n=2) == "AB****"
     assert keep_last_n("ABCDEF", CTX, n=2) == "****EF"
     assert keep_last_n("ABCDEF", CTX, n=0) == "******"
-    assert keep_first_n("AB", CTX, n=5) == "AB"
+    assert keep_first_n("AB", CTX, n=5) == "A*"
     assert keep_first_n("ABCD", CTX, n=1, mask_char="#") == "A###"
 
 
+# (value, n, keep_first_n, keep_last_n): never more than half the characters are kept, so
+# short values (the "contact" default n=4 on a person's name) are still masked.
+SHORT_AND_LONG = [
+    ("王芳", 4, "王*", "*芳"),
+    ("欧阳建国", 4, "欧阳**", "**建国"),
+    ("王建国", 4, "王**", "**国"),
+    ("张", 4, "*", "*"),
+    ("张", 1, "*", "*"),
+    ("ABCDEFGH", 4, "ABCD****", "****EFGH"),  # exactly 2n characters: n kept
+    ("ABCDEFG", 4, "ABC****", "****EFG"),  # 2n - 1 characters: n - 1 kept
+    ("13812345678", 4, "1381*******", "*******5678"),  # an 11-digit phone still keeps 4
+    ("+86 138 1234 5678", 4, "+86 " + "*" * 13, "*" * 13 + "5678"),
+]
+
+
+@pytest.mark.parametrize(("value", "n", "first", "last"), SHORT_AND_LONG)
+def test_keep_n_never_shows_more_than_half(value: str, n: int, first: str, last: str) -> None:
+    assert keep_first_n(value, CTX, n=n) == first
+    assert keep_last_n(value, CTX, n=n) == last
+    assert first != value and last != value
+
+
+@pytest.mark.parametrize("value", ["王芳", "欧阳建国", "张", "李四"])
+def test_contact_default_obligation_masks_a_short_name(value: str) -> None:
+    # The default policy's "contact" category operator; guardian_name once went through it whole.
+    masked = apply_obligation(value, {"operator": "keep_last_n", "n": 4}, context=CTX).value
+    assert masked != value and masked.count("*") >= (len(value) + 1) // 2
+
+
 @given(st.text(max_size=40), st.integers(min_value=0, max_value=50))
-def test_keep_n_preserves_length_and_shows_at_most_n(text: str, n: int) -> None:
+def test_keep_n_preserves_length_and_shows_at_most_half(text: str, n: int) -> None:
     first = keep_first_n(text, CTX, n=n)
     last = keep_last_n(text, CTX, n=n)
+    kept = min(n, len(text) // 2)
     assert len(first) == len(last) == len(text)
-    assert first[: min(n, len(text))] == text[:n]
-    assert set(first[n:]) <= {"*"}
-    assert set(last[: max(0, len(text) - n)]) <= {"*"}
+    assert first == text[:kept] + "*" * (len(text) - kept)
+    assert last == "*" * (len(text) - kept) + text[len(text) - kept :]
+    if text and set(text) != {"*"}:
+        assert first != text and last != text
 
 
 @pytest.mark.parametrize(

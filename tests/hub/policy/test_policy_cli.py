@@ -20,7 +20,7 @@ def _copy(tmp_path: Path) -> Path:
 def test_policy_test_runs_both_engines(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["policy", "test", "--engine", "both"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
-    assert lines[-1] == "102 passed, 0 failed"
+    assert lines[-1] == "106 passed, 0 failed"
 
 
 def test_policy_test_fails_on_a_failing_test(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -29,7 +29,7 @@ def test_policy_test_fails_on_a_failing_test(tmp_path: Path, capsys: pytest.Capt
     tests.write_text(tests.read_text().replace('h.groups == false\n}', 'h.groups == true\n}', 1))
     assert main(["policy", "test", "--engine", "embedded", "--policies", str(root)]) == 1
     out = capsys.readouterr().out.strip().splitlines()
-    assert out[-1] == "50 passed, 1 failed"
+    assert out[-1] == "52 passed, 1 failed"
     assert out[0].startswith("FAIL [embedded] pingan.authz_test.test_grid_worker_header_risk_only")
 
 
@@ -56,7 +56,7 @@ def test_db_administration_flow(tmp_path: Path, capsys: pytest.CaptureFixture[st
     out = capsys.readouterr().out
     assert code == 0, out
     proposed = out.split()[0]
-    assert "tests: 51 passed, 0 failed" in out and "impact: 0 recorded decisions replayed" in out
+    assert "tests: 53 passed, 0 failed" in out and "impact: 0 recorded decisions replayed" in out
 
     assert main(["policy", "approve", "--db", db, "--as", "alice", proposed]) == 2
     assert "different policy owner" in capsys.readouterr().err
