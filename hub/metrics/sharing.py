@@ -15,8 +15,25 @@ from dataclasses import dataclass
 
 from audit.entry import AccessEntry, Outcome
 from audit.store import AuditLog, EntryFilter
+from hub.policy.jurisdiction import is_valid_path
 
 PAGE = 2000
+MAX_JURISDICTION_FILTER = 256
+
+
+def jurisdiction_filter(text: str) -> str:
+    """A jurisdiction filter as the SharingStats RPC and ``pingan stats sharing`` read it:
+    surrounding spaces and slashes dropped, then a path such as TH/S03 or nothing (all).
+
+    Raises ValueError, saying what is expected (the caller names its field or option).
+    """
+    wanted = text.strip().strip("/")
+    if wanted and (len(wanted) > MAX_JURISDICTION_FILTER or not is_valid_path(wanted)):
+        raise ValueError(
+            "expected a path such as TH/S03 (1-4 segments of letters, digits, '-' or '_'; "
+            f"at most {MAX_JURISDICTION_FILTER} characters)"
+        )
+    return wanted
 
 
 @dataclass(frozen=True, slots=True)
