@@ -105,13 +105,20 @@ class DepartmentClient:
         await self._channel.close()
 
     async def describe(self, *, refresh: bool = False) -> CallResult:
-        """Describe, cached after the first success (schemas change with a restart only)."""
+        """Describe, cached after the first success until :meth:`forget_description`
+        (schemas change with a restart only)."""
         if self._describe is not None and not refresh:
             return CallResult(self.name, self._describe, None, None, 0.0, 0)
         result = await self._call(self._stub.Describe, adapter_pb2.DescribeRequest())
         if result.ok:
             self._describe = result.response  # type: ignore[assignment]
         return result
+
+    def forget_description(self) -> None:
+        """Drop the cached Describe answer: the next profile describes the adapter again
+        (called when a fetch is refused for a dataset or field the adapter no longer offers,
+        e.g. after a restart with a narrower export list)."""
+        self._describe = None
 
     async def fetch(self, request: adapter_pb2.FetchRecordsRequest) -> CallResult:
         return await self._call(self._stub.FetchRecords, request)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import functools
+import logging
 import re
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
@@ -24,10 +25,11 @@ from typing import Generic, TypeVar
 import grpc
 
 from audit.entry import FieldDecision, Outcome, Section
-from hub.departments.client import DepartmentClient
+from hub.departments.client import CallResult, DepartmentClient
 from hub.departments.witness import SignedHead, WitnessSource, requested_size
 from hub.identity.index import PersonInfo, RecordRef
 from hub.masking.context import MaskingContext
+from hub.masking.obligation import FREE_TEXT_OPERATOR
 from hub.masking.operators import age_band
 from hub.masking.proto_field import mask_field, value_from_proto
 from hub.policy.errors import MemoMiss
@@ -44,10 +46,30 @@ from hub.policy.model import (
 from hub.profile.schema import HEADER_FIELDS, HEADER_HELPER_FIELD, HEADER_RISK_FIELD, field_infos, group_name
 from pingan.v1 import adapter_pb2, common_pb2, profile_pb2
 
+log = logging.getLogger(__name__)
+
 _CJK_NAME = re.compile(r"^[\u3400-\u9fff·・]{2,6}$")
 _NAME_HINTS = ("name", "helper", "handler", "worker", "contact", "guardian")
 WITHHELD = "withheld"
 _IDENTITY_FIELDS = frozenset({"name", "sex", "birth_date"})  # read for the header's masked name, sex, age band
+# What a section may have done to an identity field for the header to use it: the name
+# gets the header's own obligation; sex only shown clear; the age band is coarser than
+# a year, so a birth date shown clear, as its year or as a band.
+_HEADER_READS: Mapping[str, frozenset[str]] = {
+    "name": frozenset({"", "name_surname_only", "keep_first_n", "keep_last_n"}),
+    "sex": frozenset({""}),
+    "birth_date": frozenset({"", "year_only", "age_band"}),
+}
+#: A section's field list names each value the header showed as ``header:<dataset>.<field>``.
+HEADER_SOURCE_PREFIX = "header:"
+WITHDRAWN = "the department no longer offers the datasets linked to this person"
+_FAILURES: Mapping[grpc.StatusCode, str] = {
+    grpc.StatusCode.UNAVAILABLE: "unreachable",
+    grpc.StatusCode.DEADLINE_EXCEEDED: "no answer within the deadline",
+    grpc.StatusCode.FAILED_PRECONDITION: "the department's audit witness check failed",
+}
+# Answers saying the hub asked for a dataset or field the adapter does not offer (any more).
+_SCHEMA_CODES = frozenset({grpc.StatusCode.NOT_FOUND, grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.INVALID_ARGUMENT})
 
 
 _Extra = TypeVar("_Extra")
@@ -282,6 +304,9 @@ class ProfileAssembler:
             )
             ids = tuple(sorted(by_department[plan.department][name]))
             plan.datasets.append(DatasetPlan(plan.department, name, ids, schema.spec, decision, header_fields))
+        for plan in plans:
+            if not plan.datasets and not plan.unavailable:
+                plan.unavailable = WITHDRAWN  # nothing was decided: not the policy's denial
         return plans, header, recorded
 
     def _known_schemas(self, department: str) -> tuple[dict[str, DatasetSchema], str] | None:
@@ -303,7 +328,7 @@ class ProfileAssembler:
         client = self._clients[department]
         described = await client.describe()
         if not described.ok:
-            return {}, f"adapter did not answer Describe ({described.error})"
+            return {}, f"adapter did not answer Describe ({failure_reason(department, described)})"
         return self._known_schemas(department) or ({}, "adapter did not answer Describe")
 
     # -- fetching and masking ---------------------------------------------------------------------
@@ -388,7 +413,9 @@ class ProfileAssembler:
             if result.ok:
                 witness.accepted(plan.department, head.size)
         if not result.ok:
-            return None, result.error or "no answer", result.latency_ms
+            if result.code in _SCHEMA_CODES:
+                client.forget_description()  # e.g. restarted with a narrower export: describe it again
+            return None, failure_reason(plan.department, result), result.latency_ms
         return result.response, "", result.latency_ms  # type: ignore[return-value]
 
     def _section(
@@ -403,7 +430,11 @@ class ProfileAssembler:
     ) -> AssembledSection:
         section = profile_pb2.DepartmentSection(department=plan.department)
         datasets = tuple(d.dataset for d in plan.datasets)
-        if response is None:
+        allowed = [d for d in plan.datasets if d.decision.allow]
+        reasons = sorted({r for d in plan.datasets for r in d.decision.reasons})
+        if response is None and (allowed or not plan.datasets):
+            # (A department whose datasets the policy all denied is denied, answering or
+            # not: it may have been asked for the header's fields only.)
             section.outcome = common_pb2.SECTION_OUTCOME_UNAVAILABLE
             section.reason = f"department unavailable: {error}"
             return AssembledSection(
@@ -412,7 +443,7 @@ class ProfileAssembler:
         by_dataset = {d.dataset: d for d in plan.datasets}
         operators: dict[str, str] = {}
         masked = False
-        for record in response.records:
+        for record in response.records if response is not None else ():
             d = by_dataset.get(record.provenance.dataset)
             if d is None:
                 continue  # an adapter answering for a dataset not asked: ignore, never show
@@ -422,14 +453,15 @@ class ProfileAssembler:
             shown.provenance.CopyFrom(record.provenance)
             for f in record.fields:
                 name = f.name  # each read of a message field builds a new str: once per field
-                if name in header_fields:
-                    value = value_from_proto(f.value)
+                if name in header_fields and name not in header_values:
+                    value = _readable(f.value)
                     if isinstance(value, str) and value:
-                        header_values.setdefault(name, value)
+                        header_values[name] = value
+                        # the header shows it: the entry says where it came from (issue 7: the
+                        # entry records everything that left the hub)
+                        operators[f"{HEADER_SOURCE_PREFIX}{d.dataset}.{name}"] = ""
                 if name not in visible:
                     continue
-                if name in _IDENTITY_FIELDS and name not in identity:
-                    identity[name] = value_from_proto(f.value)
                 out = shown.fields.add()
                 out.CopyFrom(f)
                 obligation = decision.obligations.get(name)
@@ -437,23 +469,32 @@ class ProfileAssembler:
                 if obligation is None and operator:
                     obligation = {"operator": operator}
                 key = f"{d.dataset}.{name}"
+                applied = ""
                 if obligation is not None:
                     result = mask_field(out, obligation, context=masking)
-                    operators[key] = WITHHELD if result.withheld else result.operator
-                    if result.withheld or out.value != f.value:
-                        masked = True  # a free-text pass that found nothing leaves the field as stored
+                    applied = WITHHELD if result.withheld else result.operator
+                    operators[key] = applied
+                    if result.withheld or out.value != f.value or result.operator != FREE_TEXT_OPERATOR:
+                        # A field operator applied is masking even where the value came out
+                        # the same (year_only on "1990"); only a free-text pass that found
+                        # nothing leaves the field as stored, and clear.
+                        masked = True
                     else:
-                        out.masking_operator = ""
+                        out.masking_operator = applied = ""
                 else:
                     operators.setdefault(key, "")
+                if name in _IDENTITY_FIELDS and name not in identity and applied in _HEADER_READS[name]:
+                    # The header's sex and age band follow what the sections show: never a
+                    # value the policy pseudonymised or withheld in every section.
+                    value = _readable(f.value)
+                    if value is not None:
+                        identity[name] = value
             if not shown.fields:
                 del section.records[-1]
-        allowed = [d for d in plan.datasets if d.decision.allow]
         for d in allowed:
             for name in d.decision.withheld:
                 operators[f"{d.dataset}.{name}"] = WITHHELD
                 masked = True
-        reasons = sorted({r for d in plan.datasets for r in d.decision.reasons})
         if not allowed:
             section.outcome = common_pb2.SECTION_OUTCOME_DENIED
             section.reason = "; ".join(reasons) or "denied by policy"
@@ -489,6 +530,29 @@ def _names_in(response: adapter_pb2.FetchRecordsResponse) -> list[str]:
             if _CJK_NAME.match(value):
                 names.append(value)
     return names
+
+
+def failure_reason(department: str, result: CallResult) -> str:
+    """Why a department gave no answer, for the caller and the audit entry: the status
+    name and what it means, never the transport's details (adapter addresses, peer
+    errors), which go to the hub's log."""
+    error = (result.error or "no answer").splitlines()[0][:300]
+    if result.attempts == 0:  # not called (circuit open, certificate refused): the hub's own words
+        return error
+    log.warning("department %s: %s", department, error)
+    if result.code is None:
+        return "no answer"
+    meaning = _FAILURES.get(result.code, "the department refused the request")
+    return f"{meaning} ({result.code.name})"
+
+
+def _readable(value: common_pb2.FieldValue) -> object | None:
+    """A stored value as Python, or ``None`` when it cannot be read (an impossible date
+    such as 2023-02-30 from one adapter must not fail the whole profile)."""
+    try:
+        return value_from_proto(value)
+    except (ValueError, OverflowError):
+        return None
 
 
 def _safe_reason(error: str) -> str:

@@ -41,8 +41,8 @@ from hub.auth.bearer import status_for
 from hub.auth.caller import Caller
 from hub.auth.errors import AuthError
 from hub.identity.index import IdentityIndex, PersonInfo, RecordRef
-from hub.metrics.sharing import SharingReport, sharing_report
-from hub.policy.jurisdiction import is_valid_path, within
+from hub.metrics.sharing import SharingReport, jurisdiction_filter, sharing_report
+from hub.policy.jurisdiction import within
 from hub.policy.model import Subject
 from hub.profile.assembly import Assembly, DepartmentPlan, PlanRequest, ProfileAssembler
 from hub.profile.household import household_plans, relationship
@@ -63,6 +63,7 @@ HOUSEHOLD_WITHHELD = "household_withheld"
 HOUSEHOLD_WITHHELD_REASON = "the policy does not show who this person lives with to the caller"
 
 STATS_ROLES = frozenset({"auditor", "policy_owner", "street_officer", "department_system"})
+STATS_PURPOSE = "sharing_stats"  # purpose, query kind and flag of a refused SharingStats call's entry
 
 
 class ProfileServicer(profile_pb2_grpc.ProfileServiceServicer):
@@ -234,14 +235,33 @@ class ProfileServicer(profile_pb2_grpc.ProfileServiceServicer):
         self, request: profile_pb2.SharingStatsRequest, context: grpc.aio.ServicerContext
     ) -> profile_pb2.SharingStatsResponse:
         caller = await self._authenticate(context, "SharingStats")
-        if not STATS_ROLES.intersection(caller.roles):
-            raise permission_denied("sharing statistics need one of the roles: " + ", ".join(sorted(STATS_ROLES)))
         since = _time_field(request, "since")
         until = _time_field(request, "until")
         if since and until and until <= since:
             raise StatusError(grpc.StatusCode.INVALID_ARGUMENT, "until must be after since")
-        wanted = request.jurisdiction.strip().strip("/")
-        scopes = _stats_scopes(caller, wanted)
+        try:
+            wanted = jurisdiction_filter(request.jurisdiction)
+        except ValueError as exc:
+            raise StatusError(grpc.StatusCode.INVALID_ARGUMENT, f"jurisdiction: {exc}") from None
+        try:
+            if not STATS_ROLES.intersection(caller.roles):
+                raise permission_denied("sharing statistics need one of the roles: " + ", ".join(sorted(STATS_ROLES)))
+            scopes = _stats_scopes(caller, wanted)
+        except StatusError as exc:
+            if exc.code == grpc.StatusCode.PERMISSION_DENIED:  # no right: audited, as every refusal
+                await self._recorder.append(
+                    AccessEntry(
+                        request_id=uuid.uuid4().hex,
+                        time=now_rfc3339(),
+                        caller=_audit_caller(caller, context),
+                        purpose=STATS_PURPOSE,
+                        query_kind=STATS_PURPOSE,
+                        flags=("denied", STATS_PURPOSE),
+                        jurisdiction=wanted,
+                    ),
+                    with_checkpoint=False,
+                )
+            raise
         report = await asyncio.to_thread(
             sharing_report, self._recorder.log, since=since, until=until, jurisdiction=wanted, scopes=scopes
         )
@@ -253,7 +273,7 @@ class ProfileServicer(profile_pb2_grpc.ProfileServiceServicer):
         try:
             return self._gate.authenticate(context)
         except StatusError as exc:
-            valid = bool(request_id) and REQUEST_ID_RE.match(request_id) is not None
+            valid = bool(request_id) and REQUEST_ID_RE.fullmatch(request_id) is not None
             entry = AuthFailureEntry(
                 request_id=request_id if valid else uuid.uuid4().hex,
                 time=now_rfc3339(),
@@ -523,13 +543,8 @@ def _time_field(request: profile_pb2.SharingStatsRequest, name: str) -> dt.datet
 def _stats_scopes(caller: Caller, wanted: str) -> tuple[str, ...] | None:
     """The jurisdictions whose persons the caller's figures may count (DESIGN.md "Jurisdiction":
     a caller's scope is a path prefix): the credential's, or the whole hub (None) for an
-    auditor or policy owner whose credential names none."""
-    if wanted and (len(wanted) > 256 or not is_valid_path(wanted)):
-        raise StatusError(
-            grpc.StatusCode.INVALID_ARGUMENT,
-            "jurisdiction: expected a path such as TH/S03 (1-4 segments of letters, digits, '-' or '_'; "
-            "at most 256 characters)",
-        )
+    auditor or policy owner whose credential names none. ``wanted`` is a checked filter
+    (:func:`hub.metrics.sharing.jurisdiction_filter`)."""
     scopes = tuple(caller.jurisdictions)
     if not scopes:
         if HUB_WIDE_STATS_ROLES.intersection(caller.roles):

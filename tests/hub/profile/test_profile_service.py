@@ -16,6 +16,7 @@ import grpc
 import pytest
 
 from audit.entry import AccessEntry, AuthFailureEntry, Outcome
+from hub.policy.jurisdiction import RoleAssignment
 from pingan.v1 import common_pb2, profile_pb2
 
 CLEAR, MASKED, DENIED, UNAVAILABLE = (
@@ -205,6 +206,10 @@ def test_justice_officer_sees_corrections_of_their_street(deployment) -> None:  
     assert corrections and not any(f.withheld for f in corrections)
     assert {f.masking_operator for f in corrections} <= {"", "pii_free_text"}
     assert any(f.masking_operator == "" for f in corrections)
+    # What the header showed is in the entry too, with the dataset it was read from.
+    entry = deployment.runtime.audit_log.entry(response.audit.entry_index).decode().entry
+    sources = {f.name for s in entry.sections for f in s.fields if f.name.startswith("header:")}
+    assert "header:corrections.risk_level" in sources
 
 
 def test_a_department_going_down_makes_its_section_unavailable_and_comes_back(deployment) -> None:  # type: ignore[no-untyped-def]
@@ -215,6 +220,9 @@ def test_a_department_going_down_makes_its_section_unavailable_and_comes_back(de
         response = deployment.profile("grid_worker", person_id=home.person_id)
         health = next(s for s in response.sections if s.department == "health")
         assert health.outcome == UNAVAILABLE and "unavailable" in health.reason
+        # The caller learns what happened, not the transport's details (the adapter's address).
+        assert "unreachable (UNAVAILABLE)" in health.reason
+        assert not any(t in health.reason for t in ("127.0.0.1", "ipv4", "Connection refused")), health.reason
         assert any(s.outcome in (CLEAR, MASKED) for s in response.sections if s.department != "health")
         entry = deployment.runtime.audit_log.entry(response.audit.entry_index).decode().entry
         assert next(s for s in entry.sections if s.department == "health").outcome is Outcome.UNAVAILABLE
@@ -547,10 +555,15 @@ def test_sharing_stats_come_from_the_audit_log(deployment) -> None:  # type: ign
         total = p.clear + p.masked + p.denied + p.unavailable
         assert p.sharing_rate == pytest.approx((p.clear + p.masked) / total)
     assert stats.requests > 0 and stats.latency_p50_ms > 0
-    # a grid worker may not read them
+    # a grid worker may not read them, and the refusal is audited
+    before = deployment.audit_size()
     with pytest.raises(grpc.RpcError) as info:
         deployment.stub.SharingStats(profile_pb2.SharingStatsRequest(), metadata=deployment.md("grid_worker"), timeout=10)
     assert info.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    entry = deployment.last_entry()
+    assert deployment.audit_size() == before + 1
+    assert isinstance(entry, AccessEntry) and {"denied", "sharing_stats"} <= set(entry.flags) and not entry.sections
+    assert entry.caller.roles == ("grid_worker",) and entry.purpose == "sharing_stats"
 
 
 def _forge_roles(token: str) -> str:
@@ -588,6 +601,8 @@ def test_sharing_stats_count_only_the_callers_jurisdictions(deployment) -> None:
     with pytest.raises(grpc.RpcError) as info:
         stats(officer, jurisdiction=other_street)
     assert info.value.code() == grpc.StatusCode.PERMISSION_DENIED and "outside your credential" in info.value.details()
+    refused = deployment.last_entry()
+    assert isinstance(refused, AccessEntry) and "sharing_stats" in refused.flags and refused.jurisdiction == other_street
     for malformed in ("TH//x", "a/b/c/d/e", "TH/S 03", "x" * 300):
         assert _code(lambda: stats(officer, jurisdiction=malformed)) == grpc.StatusCode.INVALID_ARGUMENT
     nowhere = deployment.keys.token("so-2", "street_office", ["street_officer"], [])
@@ -734,3 +749,62 @@ def test_a_repeated_profile_is_decided_from_remembered_verdicts(deployment) -> N
     assert [(s.department, s.outcome, len(s.records)) for s in again.sections] == [
         (s.department, s.outcome, len(s.records)) for s in first.sections
     ]
+
+
+def test_the_header_shows_sex_and_age_band_only_as_the_sections_do(deployment) -> None:  # type: ignore[no-untyped-def]
+    """A minor's identity fields are pseudonymised for a grid worker (the policy's group
+    rules): the header must not show the sex that every section hides."""
+    district = deployment.home.jurisdiction.split("/")[0]
+    deployment.runtime.policy_store.add_assignments([RoleAssignment("gw-district", "grid_worker", district)])
+    deployment.runtime.admin.sync_active()
+    deployment.tokens["gw-district"] = deployment.keys.token("gw-district", "grid_office", ["grid_worker"], [district])
+    minors = [
+        r for r in deployment.residents
+        if common_pb2.SENSITIVE_GROUP_MINOR in r.groups and r.jurisdiction.startswith(district + "/")
+    ][:5]
+    hidden = 0
+    for resident in minors:
+        response = deployment.profile("gw-district", person_id=resident.person_id)
+        sexes = [f for s in response.sections for r in s.records for f in r.fields if f.name == "sex"]
+        if sexes and all(f.masking_operator or f.withheld for f in sexes):
+            hidden += 1
+            assert response.header.sex == "", resident.person_id
+    assert hidden, "premise: some minor's sex is masked in every section"
+    adult = deployment.home  # no sensitive group: sex shown clear, and in the header
+    assert deployment.profile("gw-district", person_id=adult.person_id).header.sex in ("M", "F")
+
+
+def test_an_adapter_back_with_a_narrower_export_is_described_again(deployment) -> None:  # type: ignore[no-untyped-def]
+    """A department restarts its adapter without a field the hub had planned to fetch: the
+    refused fetch makes the hub describe the adapter again, so later profiles are served
+    from the new schema instead of the section staying unavailable until a hub restart."""
+    from adapters.server import AdapterServer
+    from pingan.cli.sandbox import adapter_config
+
+    name, home = "public_security", deployment.home
+
+    def section() -> profile_pb2.DepartmentSection:
+        response = deployment.profile("grid_worker", person_id=home.person_id)
+        return next(s for s in response.sections if s.department == name)
+
+    before = section()
+    assert any(f.name == "phone" for r in before.records for f in r.fields), "premise: the phone is shown"
+    deployment.adapters[name].stop(0)
+    path = adapter_config(name, deployment.root / "adapters", deployment.ports[name], witness_key=deployment.keys.signing_vkey)
+    text = path.read_text(encoding="utf-8")
+    narrower = text.replace('    "phone",\n    "population_type",', '    "population_type",', 1)
+    assert narrower != text
+    path.write_text(narrower, encoding="utf-8")
+    server = AdapterServer.from_config(path)
+    server.start()
+    deployment.adapters[name] = server
+    try:
+        first = section()  # planned from the old description: refused by the adapter
+        assert first.outcome == UNAVAILABLE and "(PERMISSION_DENIED)" in first.reason, first.reason
+        again = section()
+        assert again.outcome in (CLEAR, MASKED), again.reason
+        assert again.records and not any(f.name == "phone" for r in again.records for f in r.fields)
+    finally:
+        deployment.adapters[name].stop(0)
+        deployment.restart_adapter(name)
+        deployment.runtime.clients[name].forget_description()
