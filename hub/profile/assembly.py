@@ -19,7 +19,7 @@ import re
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Generic, TypeVar
 
 import grpc
@@ -90,6 +90,17 @@ class DepartmentPlan:
     department: str
     datasets: list[DatasetPlan] = field(default_factory=list)
     unavailable: str = ""  # why the department could not even be described
+
+
+@dataclass(frozen=True, slots=True)
+class HeaderValue:
+    """A header value (risk level, responsible helper) as read from one department record:
+    the newest record's is shown, and named in the entry with its dataset."""
+
+    value: str
+    updated: tuple[int, int]  # the record's updated_at (seconds, nanos)
+    department: str
+    dataset: str
 
 
 @dataclass(slots=True)
@@ -359,12 +370,13 @@ class ProfileAssembler:
             reference_date=self._masking.reference_date,
             known_names=tuple(dict.fromkeys(known_names)),
         )
-        header_values: dict[str, str] = {}
+        candidates: dict[str, HeaderValue] = {}
         identity: dict[str, object] = {}
         sections = []
         for plan, (response, error, latency) in zip(plans, fetched, strict=True):
-            sections.append(self._section(plan, response, error, latency, masking, header_values, identity))
-        header = profile_header(person, header_decision, header_values, identity, masking)
+            sections.append(self._section(plan, response, error, latency, masking, candidates, identity))
+        header = profile_header(person, header_decision, {k: v.value for k, v in candidates.items()}, identity, masking)
+        _name_header_sources(sections, header, candidates)
         hashes = tuple(sorted({h for p in plans for d in p.datasets for h in d.decision.policy_hashes}))
         flags = set(header_decision.flags)
         for plan in plans:
@@ -425,7 +437,7 @@ class ProfileAssembler:
         error: str,
         latency: float,
         masking: MaskingContext,
-        header_values: dict[str, str],
+        header_values: dict[str, HeaderValue],
         identity: dict[str, object],
     ) -> AssembledSection:
         section = profile_pb2.DepartmentSection(department=plan.department)
@@ -453,13 +465,14 @@ class ProfileAssembler:
             shown.provenance.CopyFrom(record.provenance)
             for f in record.fields:
                 name = f.name  # each read of a message field builds a new str: once per field
-                if name in header_fields and name not in header_values:
+                if name in header_fields:
                     value = _readable(f.value)
                     if isinstance(value, str) and value:
-                        header_values[name] = value
-                        # the header shows it: the entry says where it came from (issue 7: the
-                        # entry records everything that left the hub)
-                        operators[f"{HEADER_SOURCE_PREFIX}{d.dataset}.{name}"] = ""
+                        at = record.provenance.updated_at
+                        offered = HeaderValue(value, (at.seconds, at.nanos), plan.department, d.dataset)
+                        held = header_values.get(name)
+                        if held is None or offered.updated > held.updated:  # the newest record's
+                            header_values[name] = offered
                 if name not in visible:
                     continue
                 out = shown.fields.add()
@@ -544,6 +557,22 @@ def failure_reason(department: str, result: CallResult) -> str:
         return "no answer"
     meaning = _FAILURES.get(result.code, "the department refused the request")
     return f"{meaning} ({result.code.name})"
+
+
+def _name_header_sources(
+    sections: list[AssembledSection], header: profile_pb2.ProfileHeader, shown: Mapping[str, HeaderValue]
+) -> None:
+    """Name each value the header shows in its department's audit section, as
+    ``header:<dataset>.<field>`` (issue 7: the entry records everything that left the hub)."""
+    for name, text in ((HEADER_RISK_FIELD, header.risk_level), (HEADER_HELPER_FIELD, header.responsible_helper)):
+        source = shown.get(name)
+        if not text or source is None:
+            continue
+        for built in sections:
+            if built.audit.department == source.department:
+                named = FieldDecision(f"{HEADER_SOURCE_PREFIX}{source.dataset}.{name}", "")
+                fields = tuple(sorted((*built.audit.fields, named), key=lambda f: f.name))
+                built.audit = replace(built.audit, fields=fields)
 
 
 def _readable(value: common_pb2.FieldValue) -> object | None:

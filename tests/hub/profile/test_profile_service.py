@@ -209,7 +209,7 @@ def test_justice_officer_sees_corrections_of_their_street(deployment) -> None:  
     # What the header showed is in the entry too, with the dataset it was read from.
     entry = deployment.runtime.audit_log.entry(response.audit.entry_index).decode().entry
     sources = {f.name for s in entry.sections for f in s.fields if f.name.startswith("header:")}
-    assert "header:corrections.risk_level" in sources
+    assert any(s.startswith("header:corrections") and s.endswith(".risk_level") for s in sources), sources
 
 
 def test_a_department_going_down_makes_its_section_unavailable_and_comes_back(deployment) -> None:  # type: ignore[no-untyped-def]

@@ -18,8 +18,15 @@ from audit.entry import Outcome
 from hub.departments.client import CallResult
 from hub.masking.context import MaskingContext
 from hub.policy.model import SectionDecision
-from hub.profile.assembly import DatasetPlan, DepartmentPlan, ProfileAssembler, failure_reason
-from pingan.v1 import adapter_pb2, common_pb2
+from hub.profile.assembly import (
+    DatasetPlan,
+    DepartmentPlan,
+    HeaderValue,
+    ProfileAssembler,
+    _name_header_sources,
+    failure_reason,
+)
+from pingan.v1 import adapter_pb2, common_pb2, profile_pb2
 
 CTX = MaskingContext(pseudonym_key=b"k" * 32, reference_date=dt.date(2026, 1, 1))
 
@@ -41,7 +48,7 @@ def _answer(**values: common_pb2.FieldValue) -> adapter_pb2.FetchRecordsResponse
 
 
 def _section(plan: DepartmentPlan, response: adapter_pb2.FetchRecordsResponse | None, error: str = ""):  # type: ignore[no-untyped-def]
-    header: dict[str, str] = {}
+    header: dict[str, HeaderValue] = {}
     identity: dict[str, object] = {}
     built = ProfileAssembler({}, None, CTX)._section(plan, response, error, 0.0, CTX, header, identity)  # type: ignore[arg-type]
     return built, header, identity
@@ -84,10 +91,28 @@ def test_a_denied_department_is_denied_whether_or_not_its_adapter_answered() -> 
     down, _, _ = _section(plan, None, "unreachable (UNAVAILABLE)")
     assert down.audit.outcome is Outcome.DENIED and down.proto.outcome == common_pb2.SECTION_OUTCOME_DENIED
     up, header, _ = _section(plan, _answer(risk_level=common_pb2.FieldValue(string_value="red")))
-    assert up.audit.outcome is Outcome.DENIED and not up.proto.records
-    # The header shows the value: the entry names it and where it came from.
-    assert header == {"risk_level": "red"}
-    assert [(f.name, f.operator) for f in up.audit.fields] == [("header:ds.risk_level", "")]
+    assert up.audit.outcome is Outcome.DENIED and not up.proto.records and not up.audit.fields
+    assert {k: (v.value, v.department, v.dataset) for k, v in header.items()} == {
+        "risk_level": ("red", "justice", "ds")
+    }
+
+
+def test_the_header_shows_the_newest_records_value_and_the_entry_names_it() -> None:
+    plan = _plan(_allow({"note": None}), header_fields=("risk_level",))
+    older, newer = _answer(risk_level=common_pb2.FieldValue(string_value="green")), _answer()
+    newer.records[0].provenance.local_record_id = "R2"
+    newer.records[0].fields.add(name="risk_level", value=common_pb2.FieldValue(string_value="red"))
+    older.records[0].provenance.updated_at.FromDatetime(dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
+    newer.records[0].provenance.updated_at.FromDatetime(dt.datetime(2026, 6, 1, tzinfo=dt.UTC))
+    both = adapter_pb2.FetchRecordsResponse(records=[*newer.records, *older.records])  # order must not matter
+    built, candidates, _ = _section(plan, both)
+    assert candidates["risk_level"].value == "red"
+    header = profile_pb2.ProfileHeader(risk_level="red")
+    _name_header_sources([built], header, candidates)
+    assert ("header:ds.risk_level", "") in [(f.name, f.operator) for f in built.audit.fields]
+    hidden = _section(plan, both)[0]  # a header that shows nothing names nothing
+    _name_header_sources([hidden], profile_pb2.ProfileHeader(), candidates)
+    assert not any(f.name.startswith("header:") for f in hidden.audit.fields)
 
 
 def test_a_department_with_no_planned_dataset_is_unavailable_with_its_reason() -> None:
