@@ -121,13 +121,17 @@ class ProfileServicer(profile_pb2_grpc.ProfileServiceServicer):
             if not household_id:
                 await self._audit_refusal(caller, ask, context, started, person.person_id, ("no_household",))
                 raise StatusError(grpc.StatusCode.NOT_FOUND, "this person belongs to no known household")
-        members = await asyncio.to_thread(self._index.household_members, household_id)
-        if not members:
+        def read_members() -> list[PersonInfo]:
+            infos = [self._index.person(m) for m in sorted(self._index.household_members(household_id))]
+            return [info for info in infos if info is not None]
+
+        # (No member left is the same answer as no household: the members may have been merged
+        # or split away between the two reads; either way the refusal is audited.)
+        listed = await asyncio.to_thread(read_members)
+        if not listed:
             await self._audit_refusal(caller, ask, context, started, "", ("unknown_household",))
             raise StatusError(grpc.StatusCode.NOT_FOUND, "no household with this household_id")
         response = profile_pb2.GetHouseholdResponse(household_id=household_id)
-        infos = await asyncio.to_thread(lambda: [self._index.person(m) for m in sorted(members)])
-        listed = [info for info in infos if info is not None]
         # Members are independent accesses: decided, fetched and audited side by side, a few
         # at a time (a collective household can be large), answered in person-id order.
         slots = asyncio.Semaphore(HOUSEHOLD_CONCURRENCY)
