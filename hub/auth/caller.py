@@ -25,14 +25,18 @@ DEFAULT_KNOWN_ROLES: tuple[str, ...] = (
     "policy_owner",
 )
 
+# Apply these with fullmatch. They end in \Z, not $ ($ also matches before a trailing
+# newline), so even a plain match cannot take "justice\n" for "justice".
+
 #: ``district/street/community/grid``, e.g. ``TH/S03/C07/G05`` (DESIGN.md, Jurisdiction).
-JURISDICTION_RE = re.compile(r"^[A-Z0-9]{1,16}(/[A-Z0-9]{1,16}){0,3}$")
+JURISDICTION_RE = re.compile(r"^[A-Z0-9]{1,16}(/[A-Z0-9]{1,16}){0,3}\Z")
 
 #: Department and role names: lower-case identifiers such as ``justice``.
-IDENTIFIER_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+IDENTIFIER_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}\Z")
 
-#: User and token ids: printable, no whitespace, bounded.
-OPAQUE_ID_RE = re.compile(r"^[A-Za-z0-9._:@\-]{1,128}$")
+#: User and token ids: printable, no whitespace, bounded (and, hub.auth.claims, no digit run
+#: shaped like an ID or phone number).
+OPAQUE_ID_RE = re.compile(r"^[A-Za-z0-9._:@\-]{1,128}\Z")
 
 
 @dataclass(frozen=True, slots=True)

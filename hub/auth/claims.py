@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from typing import Any
 
+from audit.entry import refuse_raw_identifiers
+from audit.errors import EntryError
 from hub.auth.caller import IDENTIFIER_RE, JURISDICTION_RE, OPAQUE_ID_RE
 from hub.auth.errors import InvalidClaim, MissingClaim, UnknownRole
 
@@ -29,16 +31,41 @@ REQUIRED_CLAIMS: tuple[str, ...] = (
 MAX_ROLES = 16
 MAX_JURISDICTIONS = 32
 
+#: Why an id holding a digit run is refused (user ids and request ids land in audit entries).
+DIGIT_RUN_RULE = (
+    "must not contain a digit run shaped like an ID number (15 or 18 digits) or a mobile number "
+    "(11 digits starting 13-19), which the audit log refuses to store"
+)
+
+
+def holds_raw_identifier(text: str) -> bool:
+    """Whether ``text`` holds a digit run the audit log refuses to store: an ID number or a
+    mobile number standing between non-alphanumerics. The very rule the log applies to every
+    entry's canonical bytes (audit/entry.py ``refuse_raw_identifiers``), so a user, token or
+    request id that passes here never makes an audit append fail."""
+    try:
+        refuse_raw_identifiers(text.encode(), "id")
+    except EntryError:
+        return True
+    return False
+
 
 def check_user_id(value: Any) -> str:
     if not isinstance(value, str) or not OPAQUE_ID_RE.fullmatch(value):
         raise InvalidClaim("token claim 'sub' must be a user id of 1-128 letters, digits or ._:@-")
+    if holds_raw_identifier(value):
+        raise InvalidClaim(
+            f"token claim 'sub' (user id) {DIGIT_RUN_RULE}; use a staff number or account name, "
+            "not a phone or ID number"
+        )
     return value
 
 
 def check_token_id(value: Any) -> str:
     if not isinstance(value, str) or not OPAQUE_ID_RE.fullmatch(value):
         raise InvalidClaim("token claim 'jti' must be a token id of 1-128 letters, digits or ._:@-")
+    if holds_raw_identifier(value):
+        raise InvalidClaim(f"token claim 'jti' (token id) {DIGIT_RUN_RULE}; use a UUID")
     return value
 
 

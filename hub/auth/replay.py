@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 from hub.auth.errors import InvalidRequestId, ReplayedRequest
 
-REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:\-]{8,128}$")
+REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:\-]{8,128}\Z")  # fullmatch; \Z, not $ (which allows a final newline)
 
 
 class ReplayGuard:

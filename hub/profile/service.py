@@ -47,7 +47,7 @@ from hub.policy.model import Subject
 from hub.profile.assembly import Assembly, DepartmentPlan, PlanRequest, ProfileAssembler
 from hub.profile.household import household_plans, relationship
 from hub.profile.recorder import AuditRecorder, Receipt
-from hub.profile.request import REQUEST_ID_RE, Ask, parse_household_request, parse_profile_request
+from hub.profile.request import Ask, parse_household_request, parse_profile_request, valid_request_id
 from hub.profile.resolve import PersonNotFound, PersonResolver
 from pingan.serving import StatusError, grpc_errors, permission_denied, unavailable
 from pingan.v1 import profile_pb2, profile_pb2_grpc
@@ -277,7 +277,7 @@ class ProfileServicer(profile_pb2_grpc.ProfileServiceServicer):
         try:
             return self._gate.authenticate(context)
         except StatusError as exc:
-            valid = bool(request_id) and REQUEST_ID_RE.fullmatch(request_id) is not None
+            valid = bool(request_id) and valid_request_id(request_id)
             entry = AuthFailureEntry(
                 request_id=request_id if valid else uuid.uuid4().hex,
                 time=now_rfc3339(),

@@ -92,6 +92,7 @@ def _auth_from_config(path: str | None) -> Any:
 
 def _issue(args: argparse.Namespace) -> int:
     from hub.auth.caller import DEFAULT_KNOWN_ROLES
+    from hub.auth.claims import check_user_id
     from hub.auth.errors import AuthError, KeySetError
     from hub.auth.issuer import issue_token, parse_ttl
     from hub.auth.keys import load_private_key, public_jwk
@@ -106,6 +107,10 @@ def _issue(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise CommandError(f"--ttl: {exc}") from None
     roles = [r.strip() for r in args.roles.split(",") if r.strip()]
+    try:
+        check_user_id(args.user)  # the hub's own rule, told against the option that carries it
+    except AuthError as exc:
+        raise CommandError(f"--user: {exc}") from None
     try:
         key = load_private_key(args.key)
         token = issue_token(

@@ -68,6 +68,8 @@ def test_keygen_issue_and_the_hub_accepts_the_token(
         (["--roles", "superuser"], "unknown role"),
         (["--jurisdiction", "th/s03"], "jurisdictions"),
         (["--department", "Justice Dept"], "department"),
+        (["--user", "13812345678"], r"^--user: token claim 'sub' \(user id\) must not contain a digit run"),
+        (["--user", "emp-110105199003071234"], "not a phone or ID number"),
     ],
 )
 def test_issue_refuses_bad_input_with_an_actionable_message(

@@ -219,6 +219,9 @@ def test_missing_claims_are_refused(
         ("sub", "", "invalid_claim"),
         ("sub", 42, "invalid_claim"),
         ("jti", "has space", "invalid_claim"),
+        ("sub", "13812345678", "invalid_claim"),
+        ("sub", "emp-110105199003071234", "invalid_claim"),
+        ("jti", "202405011234567890", "invalid_claim"),
         ("iat", "yesterday", "invalid_claim"),
     ],
 )
@@ -322,6 +325,35 @@ def test_refusal_messages_never_echo_the_token_or_claims(
     with pytest.raises(AuthError) as info:
         verifier.verify(token)
     assert "secret-user-77" not in str(info.value) and token not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("claim", "value"),
+    [("sub", "13812345678"), ("sub", "zhang@13812345678"), ("sub", "110105199003071234"), ("jti", "x-11010519900307123X")],
+)
+def test_an_id_shaped_like_a_phone_or_id_number_is_refused_without_echoing_it(
+    verifier: TokenVerifier, private_key: Ed25519PrivateKey, signing_key: GeneratedKey, make_token: MakeToken,
+    claim: str, value: str,
+) -> None:
+    # The audit log refuses entries holding such a digit run, so a caller with this user id could
+    # never be audited (every request UNAVAILABLE). Refused when verifying and when issuing.
+    now = int(utc_now().timestamp())
+    payload = {
+        "iss": ISSUER, "aud": AUDIENCE, "sub": "u1", "jti": "j1", "iat": now, "exp": now + 300,
+        "department": "justice", "roles": ["justice_officer"], "jurisdictions": ["TH"], claim: value,
+    }  # fmt: skip
+    token = jwt.encode(payload, private_key, algorithm="EdDSA", headers={"kid": signing_key.kid})
+    with pytest.raises(AuthError) as info:
+        verifier.verify(token)
+    assert info.value.reason == "invalid_claim"
+    assert f"'{claim}'" in info.value.message and "digit run" in info.value.message
+    assert value not in info.value.message
+    with pytest.raises(AuthError) as info:
+        make_token(**{"user_id" if claim == "sub" else "token_id": value})
+    assert info.value.reason == "invalid_claim" and value not in info.value.message
+    # digits of other lengths, or glued to letters, are no ID or phone number to the audit log
+    for fine in ("emp-1234567890", "u13812345678", "gw-0042"):
+        assert verifier.verify(make_token(user_id=fine)).user_id == fine
 
 
 # ---- verified-token cache: a token is checked once, but never outlives its expiry or its key ----

@@ -1,5 +1,7 @@
 """Profile request validation: the right status, the field named, the value never echoed."""
 
+import uuid
+
 import grpc
 import pytest
 
@@ -78,3 +80,102 @@ def test_household_request_needs_exactly_one_way() -> None:
         )
     ask = parse_household_request(profile_pb2.GetHouseholdRequest(household_id="h_0001", purpose="assistance"))
     assert ask.household_id == "h_0001" and ask.lookup is None
+
+
+def _common_req(**fields) -> profile_pb2.GetPersonProfileRequest:  # type: ignore[no-untyped-def]
+    base = {"query": profile_pb2.PersonQuery(person_id="p_0001"), "purpose": "routine_visit"}
+    return profile_pb2.GetPersonProfileRequest(**{**base, **fields})
+
+
+@pytest.mark.parametrize(
+    ("request_", "field"),
+    [
+        (_common_req(purpose="routine_visit\n"), "purpose"),
+        (_common_req(request_id="req-0001-abcd\n"), "request_id"),
+        (_req(person_id="p_0001\n"), "query.person_id"),
+    ],
+)
+def test_a_trailing_newline_is_not_accepted(request_: profile_pb2.GetPersonProfileRequest, field: str) -> None:
+    # `$` matches before a final newline; the patterns end in \Z and are applied whole.
+    with pytest.raises(StatusError) as info:
+        parse_profile_request(request_)
+    assert info.value.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert info.value.message.startswith(field)
+    with pytest.raises(StatusError):
+        parse_household_request(
+            profile_pb2.GetHouseholdRequest(household_id="h_0001", purpose="assistance\n")
+        )
+
+
+READABLE_PHONES = [
+    "13800138000", "138 0013 8000", "+86 138-0013-8000", "008613800138000", "8613800138000",
+    "010-12345678", "(0571) 8765 4321", "+86 10 1234 5678", "021-66668888 转 123", "13800138000 ext. 9",
+    "１３８００１３８０００",
+]  # fmt: skip
+UNREADABLE_PHONES = [
+    "1234567", "99999999999", "12345678901", "12345678901234567890", "0101234", "+1 212 555 0100",
+    "13800138000" + "-" * 300, "1380013800012",
+]  # fmt: skip
+
+
+def test_only_phones_the_adapters_read_are_accepted() -> None:
+    for phone in READABLE_PHONES:
+        ask = parse_profile_request(_req(phone=phone))
+        assert ask.lookup is not None and ask.lookup.kind == "phone", phone
+    for phone in UNREADABLE_PHONES:
+        with pytest.raises(StatusError) as info:
+            parse_profile_request(_req(phone=phone))
+        assert info.value.code == grpc.StatusCode.INVALID_ARGUMENT, phone
+        message = info.value.message
+        assert message.startswith("query.phone:") and "mobile" in message, phone
+        assert phone.strip("-") not in message
+
+
+def test_the_hub_reads_phones_exactly_as_the_adapters_do() -> None:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from adapters.linkage.phone import normalize_phone
+    from hub.profile.request import MAX_PHONE_CHARS, readable_phone
+
+    for phone in READABLE_PHONES + UNREADABLE_PHONES:
+        if len(phone) <= MAX_PHONE_CHARS:
+            assert readable_phone(phone) == (normalize_phone(phone) is not None), phone
+
+    @settings(max_examples=500, deadline=None)
+    @given(st.text(alphabet="0123456789013800+-() x#转ext.８６\n", max_size=MAX_PHONE_CHARS))
+    def agree(phone: str) -> None:
+        assert readable_phone(phone) == (normalize_phone(phone) is not None)
+
+    agree()
+
+
+@pytest.mark.parametrize(
+    "request_id",
+    ["202405011234567890", "x-13812345678", "req_110105199003071234", "a.130912345678901.b", "id:11010519900307123X"],
+)
+def test_a_request_id_with_an_id_or_phone_shaped_digit_run_is_refused(request_id: str) -> None:
+    from audit.entry import refuse_raw_identifiers
+    from audit.errors import EntryError
+
+    with pytest.raises(EntryError):  # what the audit log would do with it
+        refuse_raw_identifiers(request_id.encode(), "test")
+    for parse, request_ in (
+        (parse_profile_request, _common_req(request_id=request_id)),
+        (parse_household_request, profile_pb2.GetHouseholdRequest(household_id="h_0001", purpose="assistance", request_id=request_id)),
+    ):
+        with pytest.raises(StatusError) as info:
+            parse(request_)  # type: ignore[operator]
+        assert info.value.code == grpc.StatusCode.INVALID_ARGUMENT
+        assert info.value.message.startswith("request_id:") and "digit run" in info.value.message
+        assert request_id not in info.value.message
+
+
+def test_request_ids_the_audit_log_can_store_are_accepted() -> None:
+    from hub.profile.request import valid_request_id
+
+    # digit runs of other lengths, or glued to letters, are no ID or phone number to the audit log
+    for request_id in ("req-2024-05-01-0001", "abc13812345678", "x-12345678901", "2024050112345678", uuid.uuid4().hex):
+        assert parse_profile_request(_common_req(request_id=request_id)).request_id == request_id
+        assert valid_request_id(request_id)
+    assert not valid_request_id("x-13812345678") and not valid_request_id("req-0001-abcd\n")
