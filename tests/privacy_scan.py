@@ -1,6 +1,6 @@
 """Scanning the hub's storage for raw identifiers (REQUIREMENTS.md 7).
 
-Collects every name, ID number and phone from the synthetic department databases,
+Collects every name, ID number, phone and address from the synthetic department databases,
 in the forms a leak could take (as stored, normalised, hex, base64, unsalted
 digests), and searches every cell of every table of a database for them.
 """
@@ -20,20 +20,39 @@ from adapters.linkage.normalize import normalize_id_number, normalize_name, norm
 EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "adapters" / "examples").glob("*.toml"))
 
 
+# Besides each dataset's identity columns: what a person is reached or found by, of anyone
+# a record names (a guardian's name and phone, an emergency contact, a victim's name and
+# phone, every address), read from the fields' classification, and every *_name field.
+PERSONAL_CATEGORIES = frozenset({"contact", "address"})
+# Contact fields holding a kinship word (父亲, 母亲) and a school class: not personal data, and a few characters
+# that may well appear elsewhere.
+_NOT_PERSONAL = frozenset({"guardian_relation", "relation_to_head", "emergency_relation", "class_name"})
+
+
 def raw_identifiers(synth_dir: Path) -> set[str]:
-    """Every name, ID number and phone stored in the department databases."""
+    """Every name, ID number and phone stored in the department databases (the identity
+    columns), and every value of a contact or address field (REQUIREMENTS.md 7: no raw ID
+    number, name, phone or address in the hub)."""
     values: set[str] = set()
     for path in EXAMPLES:
         cfg = parse_config(path)
         engine = sa.create_engine(f"sqlite:///{synth_dir / (cfg.department + '.db')}")
         with engine.connect() as conn:
             for ds in cfg.datasets:
-                cols = {field: col for field, col in ds.identity if field in ("name", "id_number", "phone")}
+                cols = {col for field, col in ds.identity if field in ("name", "id_number", "phone")}
+                cols |= {
+                    f.column or f.name
+                    for f in ds.fields
+                    if f.type == "string"
+                    and (f.category in PERSONAL_CATEGORIES or f.name.endswith("_name"))
+                    and f.name not in _NOT_PERSONAL
+                }
                 if not cols or not ds.table:
                     continue
-                rows = conn.execute(sa.text(f'SELECT {", ".join(cols.values())} FROM "{ds.table}"')).all()
+                listed = ", ".join(f'"{c}"' for c in sorted(cols))
+                rows = conn.execute(sa.text(f'SELECT {listed} FROM "{ds.table}"')).all()
                 for row in rows:
-                    values.update(str(v).strip() for v in row if v is not None and str(v).strip())
+                    values.update(str(v).strip() for v in row if v is not None and len(str(v).strip()) >= 2)
         engine.dispose()
     return values
 

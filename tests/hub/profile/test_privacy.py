@@ -61,15 +61,36 @@ def test_nothing_raw_in_hub_storage_or_logs(deployment, caplog: pytest.LogCaptur
     assert leaks(values, logged, b"") == []
 
 
+def _address_and_guardian(deployment) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+    """A stored residence address (public security) and a guardian's name (education)."""
+    with sqlite3.connect(deployment.data / "public_security.db") as db:
+        address = db.execute("SELECT sjjzdz FROM rk_syrk WHERE sjjzdz IS NOT NULL LIMIT 1").fetchone()
+    from adapters.config import parse_config
+    from pingan.cli.sandbox import EXAMPLES
+
+    cfg = parse_config(EXAMPLES / "education.toml")
+    ds = next(d for d in cfg.datasets if d.name == "students")
+    column = next(f.column for f in ds.fields if f.name == "guardian_name")
+    with sqlite3.connect(deployment.data / "education.db") as db:
+        guardian = db.execute(f'SELECT "{column}" FROM "{ds.table}" WHERE "{column}" IS NOT NULL LIMIT 1').fetchone()
+    assert address and guardian
+    return str(address[0]), str(guardian[0])
+
+
 def test_the_scan_finds_a_planted_identifier(deployment, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    """The scanner is able to fail: plant one ID number in a copy of the audit database."""
-    engine = sa.create_engine(f"sqlite:///{tmp_path / 'planted.db'}")
-    with engine.begin() as conn:
-        conn.execute(sa.text("CREATE TABLE t (v TEXT)"))
-        conn.execute(sa.text("INSERT INTO t VALUES (:v)"), {"v": f"note {deployment.home.id_number}"})
-    text, blob = database_contents(engine)
-    engine.dispose()
-    assert leaks({deployment.home.id_number}, text, blob) != []
+    """The scanner is able to fail: plant an ID number, an address and a guardian's name."""
+    address, guardian = _address_and_guardian(deployment)
+    values = raw_identifiers(deployment.data)
+    assert {deployment.home.id_number, address, guardian} <= values  # the scan looks for all three
+    for planted in (deployment.home.id_number, address, guardian):
+        engine = sa.create_engine(f"sqlite:///{tmp_path / 'planted.db'}")
+        with engine.begin() as conn:
+            conn.execute(sa.text("CREATE TABLE IF NOT EXISTS t (v TEXT)"))
+            conn.execute(sa.text("DELETE FROM t"))
+            conn.execute(sa.text("INSERT INTO t VALUES (:v)"), {"v": f"note {planted}"})
+        text, blob = database_contents(engine)
+        engine.dispose()
+        assert leaks({planted}, text, blob) != [], planted[:1]
 
 
 def test_a_name_finds_nobody_without_its_own_birth_date(deployment) -> None:  # type: ignore[no-untyped-def]
