@@ -123,6 +123,11 @@ name_operators := {
 	"full_name": {"operator": "name_surname_only"},
 	"guardian_name": {"operator": "name_surname_only"},
 	"emergency_contact": {"operator": "name_surname_only"},
+	# Few distinct values: a keyed pseudonym (the identity category's operator) would be one
+	# token per value, read back by anyone who has seen a few profiles. Masked, they go.
+	"sex": {"operator": "redact"},
+	"ethnicity": {"operator": "redact"},
+	"marital_status": {"operator": "redact"},
 	"id_number": {"operator": "id_number"},
 	"phone": {"operator": "phone"},
 	"mobile": {"operator": "phone"},

@@ -50,6 +50,7 @@ sections := {
 		{"name": "school", "category": "education", "grade": 2, "type": "string"},
 		{"name": "guardian_name", "category": "contact", "grade": 3, "type": "string"},
 		{"name": "guardian_phone", "category": "contact", "grade": 3, "type": "string"},
+		{"name": "sex", "category": "identity", "grade": 2, "type": "string"},
 	],
 }
 
@@ -452,6 +453,8 @@ test_group_minor if {
 	op(d, "name") == "name_surname_only"
 	op(d, "guardian_phone") == "keep_last_n"
 	op(d, "guardian_name") == "name_surname_only"
+	# a minor's identity is masked; sex has two values, so it is redacted, not pseudonymised
+	op(d, "sex") == "redact"
 }
 
 case_group_minor_b := req(["social_worker"], grid, "education", "routine_visit", ["minor"])
