@@ -63,6 +63,7 @@ _HEADER_READS: Mapping[str, frozenset[str]] = {
 #: A section's field list names each value the header showed as ``header:<dataset>.<field>``.
 HEADER_SOURCE_PREFIX = "header:"
 WITHDRAWN = "the department no longer offers the datasets linked to this person"
+GONE = "the department no longer holds the records linked to this person"
 _FAILURES: Mapping[grpc.StatusCode, str] = {
     grpc.StatusCode.UNAVAILABLE: "unreachable",
     grpc.StatusCode.DEADLINE_EXCEEDED: "no answer within the deadline",
@@ -486,7 +487,7 @@ class ProfileAssembler:
                 if obligation is not None:
                     result = mask_field(out, obligation, context=masking)
                     applied = WITHHELD if result.withheld else result.operator
-                    operators[key] = applied
+                    operators[key] = _most_disclosed(operators.get(key), applied)
                     if result.withheld or out.value != f.value or result.operator != FREE_TEXT_OPERATOR:
                         # A field operator applied is masking even where the value came out
                         # the same (year_only on "1990"); only a free-text pass that found
@@ -495,7 +496,7 @@ class ProfileAssembler:
                     else:
                         out.masking_operator = applied = ""
                 else:
-                    operators.setdefault(key, "")
+                    operators[key] = ""
                 if name in _IDENTITY_FIELDS and name not in identity and applied in _HEADER_READS[name]:
                     # The header's sex and age band follow what the sections show: never a
                     # value the policy pseudonymised or withheld in every section.
@@ -513,6 +514,14 @@ class ProfileAssembler:
             section.reason = "; ".join(reasons) or "denied by policy"
             outcome = Outcome.DENIED
             del section.records[:]
+        elif response is not None and _all_gone(response, {d.dataset for d in allowed}):
+            # Nothing shared, and not by the policy: the department deleted the records the
+            # hub linked (the identity index catches up at the next linkage pull).
+            section.outcome = common_pb2.SECTION_OUTCOME_UNAVAILABLE
+            section.reason = GONE
+            del section.records[:]
+            fields = tuple(FieldDecision(name, op) for name, op in sorted(operators.items()))
+            return AssembledSection(section, Section(plan.department, Outcome.UNAVAILABLE, datasets, fields, GONE), latency)
         elif masked or len(allowed) < len(plan.datasets):
             section.outcome = common_pb2.SECTION_OUTCOME_MASKED
             denied = [d.dataset for d in plan.datasets if not d.decision.allow]
@@ -573,6 +582,24 @@ def _name_header_sources(
                 named = FieldDecision(f"{HEADER_SOURCE_PREFIX}{source.dataset}.{name}", "")
                 fields = tuple(sorted((*built.audit.fields, named), key=lambda f: f.name))
                 built.audit = replace(built.audit, fields=fields)
+
+
+def _most_disclosed(held: str | None, applied: str) -> str:
+    """One field of one dataset over several records: the entry names what disclosed the
+    most (shown as stored, then masked, then withheld), so it never under-reports what
+    left the hub."""
+    if held is None:
+        return applied
+    rank = {"": 0, WITHHELD: 2}
+    return held if rank.get(held, 1) <= rank.get(applied, 1) else applied
+
+
+def _all_gone(response: adapter_pb2.FetchRecordsResponse, datasets: set[str]) -> bool:
+    """Whether the adapter returned no record of ``datasets`` and named some of theirs as
+    missing (``dataset/local_record_id``): every record the hub linked there is gone."""
+    if any(r.provenance.dataset in datasets for r in response.records):
+        return False
+    return any(m.split("/", 1)[0] in datasets for m in response.missing)
 
 
 def _readable(value: common_pb2.FieldValue) -> object | None:

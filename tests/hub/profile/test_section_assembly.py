@@ -132,3 +132,26 @@ def test_failure_reasons_name_the_status_not_the_transport() -> None:
     # Not called at all: the hub's own words (circuit open, a revoked certificate) are kept.
     breaker = CallResult("health", None, "circuit open: department failing, not called", None, 0.0, 0)
     assert failure_reason("health", breaker) == "circuit open: department failing, not called"
+
+
+def test_records_the_department_no_longer_holds_are_unavailable_not_an_empty_clear_section() -> None:
+    plan = _plan(_allow({"note": None}))
+    gone = adapter_pb2.FetchRecordsResponse(missing=["ds/R1"])
+    built, _, _ = _section(plan, gone)
+    assert built.audit.outcome is Outcome.UNAVAILABLE and built.proto.outcome == common_pb2.SECTION_OUTCOME_UNAVAILABLE
+    assert "no longer holds" in built.proto.reason and "no longer holds" in built.audit.reason
+    some_left = _answer(note=common_pb2.FieldValue(string_value="ok"))
+    some_left.missing.append("ds/R9")  # one of two records gone: the other is shown
+    built, _, _ = _section(plan, some_left)
+    assert built.audit.outcome is Outcome.CLEAR and len(built.proto.records) == 1
+
+
+def test_a_field_over_several_records_is_recorded_as_what_disclosed_the_most() -> None:
+    impossible = common_pb2.FieldValue(date_value=common_pb2.Date(year=2023, month=2, day=30))
+    fine = common_pb2.FieldValue(date_value=common_pb2.Date(year=1990, month=3, day=7))
+    plan = _plan(_allow({"birth_date": "year_only"}, {"birth_date": {"operator": "year_only"}}))
+    shown, withheld = _answer(birth_date=fine), _answer(birth_date=impossible)
+    withheld.records[0].provenance.local_record_id = "R2"
+    for order in ([*shown.records, *withheld.records], [*withheld.records, *shown.records]):
+        built, _, _ = _section(plan, adapter_pb2.FetchRecordsResponse(records=order))
+        assert [(f.name, f.operator) for f in built.audit.fields] == [("ds.birth_date", "year_only")]
