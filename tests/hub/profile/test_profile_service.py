@@ -808,3 +808,22 @@ def test_an_adapter_back_with_a_narrower_export_is_described_again(deployment) -
         deployment.adapters[name].stop(0)
         deployment.restart_adapter(name)
         deployment.runtime.clients[name].forget_description()
+
+
+def test_a_department_whose_linked_datasets_are_withdrawn_is_unavailable_not_denied(deployment) -> None:  # type: ignore[no-untyped-def]
+    """Departments that describe none of the datasets the hub linked the person in (withdrawn
+    since linkage): nothing was decided, so their sections are unavailable with the reason,
+    not 'denied by policy' (which would count against the policy in the sharing figures)."""
+    from hub.policy.model import Subject
+    from hub.profile.assembly import WITHDRAWN, PlanRequest, ProfileAssembler
+
+    runtime = deployment.runtime
+    assembler = ProfileAssembler(runtime.clients, runtime.pdp, runtime.masking)
+    person = runtime.identity.person(deployment.home.person_id)
+    records = runtime.identity.records_of(person.person_id)
+    described = {ref.department: ({}, "") for ref in records}  # each answers Describe, none of those datasets
+    subject = Subject("gw-1", "grid_office", ("grid_worker",), (deployment.home.jurisdiction,))
+    asked = PlanRequest(subject, "routine_visit", "", "req-withdrawn-0001", dt.datetime.now(dt.UTC))
+    plans, _, recorded = assembler._decide(asked, person, records, described)
+    recorded.result(timeout=10)
+    assert plans and all(p.unavailable == WITHDRAWN and not p.datasets for p in plans)
