@@ -521,6 +521,9 @@ class AdapterServer:
             options=[
                 ("grpc.max_receive_message_length", MAX_RECEIVE_BYTES),
                 ("grpc.max_send_message_length", MAX_SEND_BYTES),
+                # gRPC turns SO_REUSEPORT on by default: a second adapter on the same port would
+                # start and silently take half the hub's calls. Refuse the port instead.
+                ("grpc.so_reuseport", 0),
             ],
             # The peer check, then undecodable requests answer INVALID_ARGUMENT (pingan/decoding.py).
             interceptors=[*([self.tls.interceptor] if self.tls is not None else []), DecodeGuard()],

@@ -356,3 +356,21 @@ def test_serve_answers_and_stops_cleanly_on_sigterm(
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_a_second_adapter_on_a_port_in_use_is_refused(tmp_path: Path, sqlite_department: tuple[str, str]) -> None:
+    """gRPC sets SO_REUSEPORT unless told not to: a second adapter on the same port would start
+    and silently take part of the hub's calls. It must refuse, naming the key."""
+    first = AdapterServer.from_config(_config(tmp_path, sqlite_department))
+    port = first.start()
+    try:
+        taken = tmp_path / "second"
+        taken.mkdir()
+        same_port = f'listen = "127.0.0.1:{port}"'
+        path = _config(taken, sqlite_department, lambda t: t.replace('listen = "127.0.0.1:0"', same_port))
+        second = AdapterServer.from_config(path)
+        with pytest.raises(ConfigError) as info:
+            second.start()
+        assert str(info.value).startswith(f"{path}: server.listen: cannot listen on 127.0.0.1:{port}")
+    finally:
+        first.stop(0)
