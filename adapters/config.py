@@ -40,6 +40,7 @@ from adapters.model import (
     TlsConfig,
     WitnessConfig,
 )
+from pingan.listen import local_only
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 _VAR_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -48,7 +49,7 @@ _LISTEN_RE = re.compile(r"^(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.\-]+):(?P<port
 _TOP_KEYS = {"department", "database", "state", "server", "linkage", "datasets", "alerts", "tls", "witness"}
 _DEPARTMENT_KEYS = {"name", "display_name"}
 _URL_KEYS = {"url"}
-_SERVER_KEYS = {"listen", "max_records_per_request", "max_fields_per_request"}
+_SERVER_KEYS = {"listen", "max_records_per_request", "max_fields_per_request", "plaintext"}
 _LINKAGE_KEYS = {"secret_env", "secret_file"}
 _TLS_KEYS = {"ca_file", "cert_file", "key_file", "crl_file", "hub_names"}
 _WITNESS_KEYS = {"hub_key_file", "origin", "max_lag_entries"}
@@ -112,6 +113,14 @@ class _Reader:
         value = self._expand(name, value)
         if required and not value.strip():
             raise self.error(name, "must not be empty")
+        return value
+
+    def boolean(self, name: str, default: bool) -> bool:
+        if name not in self.table:
+            return default
+        value = self.table[name]
+        if not isinstance(value, bool):
+            raise self.error(name, f"must be true or false, not {_toml_type(value)}")
         return value
 
     def integer(self, name: str, default: int, *, minimum: int, maximum: int) -> int:
@@ -234,6 +243,7 @@ def parse_config(path: str | Path) -> AdapterConfig:
         listen=listen,
         max_records_per_request=srv.integer("max_records_per_request", 500, minimum=1, maximum=100_000),
         max_fields_per_request=srv.integer("max_fields_per_request", 200, minimum=1, maximum=10_000),
+        plaintext=srv.boolean("plaintext", False),
     )
 
     lk = _Reader(path, top.sub_table("linkage", required=True) or {}, "linkage")
@@ -258,6 +268,13 @@ def parse_config(path: str | Path) -> AdapterConfig:
     alerts = _parse_alerts(path, top, {ds.name for ds in datasets})
     tls_table = top.sub_table("tls", required=False)
     tls = _parse_tls(path, tls_table) if tls_table is not None else None
+    if tls is None and not server.plaintext and not local_only(server.listen):
+        raise srv.error(
+            "listen",
+            f"{server.listen!r} is reachable from other machines, and without [tls] the department's records "
+            "would cross the network in plaintext to anyone who asks: add [tls] (docs/adapters.md), listen "
+            "on 127.0.0.1, or set server.plaintext = true where something else protects the network",
+        )
     witness_table = top.sub_table("witness", required=False)
     witness = _parse_witness(path, witness_table) if witness_table is not None else None
 

@@ -132,6 +132,7 @@ class ServerConfig:
     listen: str = "127.0.0.1:0"
     max_records_per_request: int = 500
     max_fields_per_request: int = 200
+    plaintext: bool = False  # without [tls], listen beyond this machine anyway (pingan/listen.py)
 
 
 @dataclass(frozen=True, slots=True)

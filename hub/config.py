@@ -26,6 +26,7 @@ from pydantic.dataclasses import dataclass
 
 from hub.auth.caller import DEFAULT_KNOWN_ROLES, IDENTIFIER_RE
 from hub.errors import ConfigError
+from pingan.listen import local_only
 
 _STRICT = ConfigDict(extra="forbid")
 PosInt = Annotated[int, Strict(), Field(gt=0)]
@@ -50,6 +51,10 @@ class HubSection:
 
     listen: NonEmptyStr = "127.0.0.1:50051"
     request_timeout_ms: PosInt = 2000
+    # Without [tls] the hub listens on this machine only (a loopback address or a unix
+    # socket) unless this says plaintext beyond it is meant (a trusted network, a sidecar
+    # terminating TLS): tokens and profiles must not cross a network in clear by default.
+    plaintext: StrictBool = False
 
 
 @dataclass(frozen=True, config=_STRICT)
@@ -355,6 +360,14 @@ def _check_semantics(path: Path, config: HubConfig, env: Mapping[str, str], chec
 
     if not _is_address(config.hub.listen, allow_any_port=True):
         raise ConfigError(path, "hub.listen", "must be host:port, e.g. '127.0.0.1:50051' or '[::]:50051'")
+    if config.tls is None and not config.hub.plaintext and not local_only(config.hub.listen):
+        raise ConfigError(
+            path,
+            "hub.listen",
+            f"{config.hub.listen!r} is reachable from other machines, and without [tls] callers' tokens and "
+            "the profiles would cross the network in plaintext: add [tls] (docs/security.md), listen on "
+            "127.0.0.1, or set hub.plaintext = true where something else protects the network",
+        )
     for key, url in (("database.url", config.database.url), ("audit.url", config.audit.url)):
         if url is None:
             continue

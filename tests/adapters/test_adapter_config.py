@@ -197,6 +197,16 @@ CASES: list[tuple[str, Callable[[str], str], list[str]]] = [
         ["server.listen: 'localhost' is not host:port"],
     ),
     (
+        "plaintext beyond this machine not asked for",
+        lambda t: t.replace('listen = "127.0.0.1:0"', 'listen = "0.0.0.0:0"'),
+        ["server.listen: '0.0.0.0:0' is reachable from other machines", "add [tls]", "server.plaintext = true"],
+    ),
+    (
+        "plaintext not a boolean",
+        lambda t: t.replace('listen = "127.0.0.1:0"', 'listen = "127.0.0.1:0"\nplaintext = "yes"'),
+        ["server.plaintext: must be true or false"],
+    ),
+    (
         "bad department name",
         lambda t: t.replace('name = "justice"', 'name = "Justice Bureau"'),
         ["department.name: department name 'Justice Bureau' must match"],
@@ -374,3 +384,17 @@ def test_a_second_adapter_on_a_port_in_use_is_refused(tmp_path: Path, sqlite_dep
         assert str(info.value).startswith(f"{path}: server.listen: cannot listen on 127.0.0.1:{port}")
     finally:
         first.stop(0)
+
+
+def test_plaintext_beyond_this_machine_when_asked_for(tmp_path: Path, sqlite_department: tuple[str, str]) -> None:
+    """Security on by default: without [tls] only a loopback address, unless the config says so."""
+    for listen in ("0.0.0.0:0", "[::]:0", "10.1.2.3:50051"):
+        path = _config(
+            tmp_path, sqlite_department,
+            lambda t, listen=listen: t.replace('listen = "127.0.0.1:0"', f'listen = "{listen}"\nplaintext = true'),
+        )  # fmt: skip
+        config = load_config(path)
+        assert config.server.listen == listen and config.server.plaintext
+    for listen in ("127.0.0.1:0", "[::1]:0", "localhost:0"):
+        path = _config(tmp_path, sqlite_department, lambda t, listen=listen: t.replace('"127.0.0.1:0"', f'"{listen}"'))
+        assert not load_config(path).server.plaintext

@@ -230,8 +230,18 @@ def test_unusable_jwks_is_refused_at_load(conf_dir: Path) -> None:
 
 def test_addresses_that_grpc_accepts(conf_dir: Path) -> None:
     for listen in ("[::]:50051", "0.0.0.0:1", "hub.internal:443", "unix:/run/pingan/hub.sock"):
+        text = f"[hub]\nlisten = '{listen}'\nplaintext = true\n" + MINIMAL
+        assert load_hub_config(write(conf_dir, text), environ={}).hub.listen == listen
+
+
+def test_plaintext_beyond_this_machine_must_be_asked_for(conf_dir: Path) -> None:
+    """Security on by default: without [tls], only a loopback address or a unix socket."""
+    for listen in ("127.0.0.1:50051", "[::1]:50051", "localhost:50051", "unix:/run/pingan/hub.sock"):
         text = f"[hub]\nlisten = '{listen}'\n" + MINIMAL
         assert load_hub_config(write(conf_dir, text), environ={}).hub.listen == listen
+    for listen in ("[::]:50051", "0.0.0.0:50051", "10.1.2.3:50051", "hub.internal:443"):
+        exc = error(conf_dir, f"[hub]\nlisten = '{listen}'\n" + MINIMAL)
+        assert exc.key == "hub.listen" and "plaintext" in exc.message and "[tls]" in exc.message
 
 
 def test_tls_files_resolved_and_checked(conf_dir: Path) -> None:
