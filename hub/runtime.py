@@ -21,10 +21,12 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+import sqlalchemy as sa
 
 from audit.appender import BatchingAppender
 from audit.checkpoint import NoteSigner
 from audit.entry import IdentityMergeEntry, IdentitySplitEntry, PolicyChangeEntry, now_rfc3339
+from audit.errors import AuditError, KeyFileError
 from audit.sealed import Keyring
 from audit.service import add_to_server as add_audit_service
 from audit.store import AuditLog, CheckpointPolicy, EntryFilter
@@ -49,8 +51,10 @@ from hub.policy.administration import PolicyAdministration
 from hub.policy.bundle import PolicyBundle, default_policy_dir
 from hub.policy.decision_log_process import DecisionLogProcess
 from hub.policy.decision_point import PolicyDecisionPoint
+from hub.policy.errors import PolicyError
 from hub.policy.group_commit import DecisionLogWriter
 from hub.policy.model import Subject
+from hub.policy.seed_drift import warn_if_policies_dir_ignored
 from hub.policy.store import PolicyStore, StoredVersion
 from hub.policy.store import migrate as migrate_policy
 from hub.profile.assembly import ProfileAssembler
@@ -95,6 +99,34 @@ def load_key_bytes(config: HubConfig, file: Path | None, env: str | None, key: s
     if len(data) >= minimum:
         return data
     raise ConfigError(source, key, f"key material must be at least {minimum} bytes")
+
+
+def describe_url(url: str) -> str:
+    """``url`` with its password hidden, for messages."""
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        return "(not a database URL)"
+
+
+@contextlib.contextmanager
+def database_errors(source: str, key: str, url: str) -> Iterator[None]:
+    """Turn a database that cannot be reached, opened or driven (server down, database or
+    directory missing, driver not installed) into a ConfigError naming ``key`` and the URL
+    with its password hidden."""
+    try:
+        yield
+    except sa.exc.DBAPIError as exc:
+        reason = (str(exc.orig).strip().splitlines() or [""])[0] if exc.orig is not None else ""
+        raise ConfigError(
+            source, key, f"cannot open the database {describe_url(url)}: {reason or type(exc).__name__}"
+        ) from None
+    except ImportError as exc:  # sqlalchemy imports the driver when the engine is made
+        raise ConfigError(
+            source, key, f"no driver for the database {describe_url(url)} is installed ({exc})"
+        ) from None
+    except sa.exc.ArgumentError as exc:
+        raise ConfigError(source, key, f"cannot use the database {describe_url(url)}: {exc}") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,41 +183,57 @@ class HubRuntime:
 
     def __init__(self, config: HubConfig) -> None:
         self.config = config
-        self.engine = hub_engine(config.database.url)
-        self.identity = IdentityIndex(self.engine)
-        # policy
-        migrate_policy(config.database.url)
-        self.policy_store = PolicyStore(self.engine)
-        admin = PolicyAdministration(
-            self.policy_store, self._engine_factory(), warm_decisions=config.policy.warm_decisions
-        )
-        if self.policy_store.active() is None:
-            policies = config.policy.policies_dir or default_policy_dir()
-            admin.bootstrap(PolicyBundle.from_directory(policies), by="hub-bootstrap")
-        # Decision-log commits in a thread of this process, or in a child when configured
-        # (hub/policy/decision_log_process.py; docs/benchmarks.md, "Profile load", 2026-11-23 18:22).
-        self.decision_log_process = (
-            DecisionLogProcess(config.database.url) if config.policy.decision_log_writer == "process" else None
-        )
-        self.decision_log = DecisionLogWriter(self.decision_log_process or self.policy_store)
-        self.pdp = PolicyDecisionPoint(
-            admin.load_active(),
-            recorder=self.decision_log,
-            memo_size=config.policy.memo_entries,
-            verdict_size=config.policy.verdict_entries,
-        )
-        admin.pdp = self.pdp
-        admin.warm(self.pdp.policy)
+        source = str(config.source or "hub.toml")
+        # Everything that can fail on the configured files and databases fails here (or in
+        # start()) as a ConfigError naming the file and key: ``pingan hub serve`` prints one line.
+        with database_errors(source, "database.url", config.database.url):
+            self.engine = hub_engine(config.database.url)
+            self.identity = IdentityIndex(self.engine)
+            # policy
+            migrate_policy(config.database.url)
+            self.policy_store = PolicyStore(self.engine)
+            admin = PolicyAdministration(
+                self.policy_store, self._engine_factory(), warm_decisions=config.policy.warm_decisions
+            )
+            if self.policy_store.active() is None:
+                policies = config.policy.policies_dir or default_policy_dir()
+                try:
+                    bundle = PolicyBundle.from_directory(policies)
+                    admin.bootstrap(bundle, by="hub-bootstrap")
+                except PolicyError as exc:  # the first policy version comes from policies_dir
+                    raise ConfigError(
+                        source, "policy.policies_dir", f"cannot load the first policy version: {exc}"
+                    ) from None
+            else:  # the directory seeds the first start only: say so when it no longer matches
+                warn_if_policies_dir_ignored(self.policy_store, config.policy.policies_dir)
+            # Decision-log commits in a thread of this process, or in a child when configured
+            # (hub/policy/decision_log_process.py; docs/benchmarks.md, "Profile load", 2026-11-23 18:22).
+            self.decision_log_process = (
+                DecisionLogProcess(config.database.url) if config.policy.decision_log_writer == "process" else None
+            )
+            self.decision_log = DecisionLogWriter(self.decision_log_process or self.policy_store)
+            self.pdp = PolicyDecisionPoint(
+                admin.load_active(),
+                recorder=self.decision_log,
+                memo_size=config.policy.memo_entries,
+                verdict_size=config.policy.verdict_entries,
+            )
+            admin.pdp = self.pdp
+            admin.warm(self.pdp.policy)
         # audit
-        signer = NoteSigner.load(config.audit.signing_key_file)
-        self.audit_log = AuditLog(
-            config.audit_url,
-            signer=signer,
-            policy=CheckpointPolicy(config.audit.checkpoint_every_entries, config.audit.checkpoint_every_seconds),
-        )
+        try:
+            signer = NoteSigner.load(config.audit.signing_key_file)
+        except KeyFileError as exc:
+            raise ConfigError(source, "audit.signing_key_file", str(exc)) from None
+        keyring = self._keyring()  # before the writer child starts: a bad key file leaves nothing running
+        with database_errors(source, self._audit_url_key(), config.audit_url):
+            self.audit_log = AuditLog(
+                config.audit_url,
+                signer=signer,
+                policy=CheckpointPolicy(config.audit.checkpoint_every_entries, config.audit.checkpoint_every_seconds),
+            )
         # Group commits run in a child process unless configured otherwise (audit/writer_process.py).
         self.audit_writer = WriterProcess(self.audit_log) if config.audit.writer == "process" else None
-        keyring = self._keyring()
         self.recorder = AuditRecorder(self.audit_log, BatchingAppender(self.audit_writer or self.audit_log), keyring)
         self.admin = _AuditedAdministration(admin, self.recorder)
         # masking
@@ -226,10 +274,16 @@ class HubRuntime:
 
         return EmbeddedRego
 
+    def _audit_url_key(self) -> str:
+        return "audit.url" if self.config.audit.url else "database.url"
+
     def _keyring(self) -> Keyring | None:
         audit = self.config.audit
         if audit.sealing_key_file is not None:
-            return Keyring.load(audit.sealing_key_file)
+            try:
+                return Keyring.load(audit.sealing_key_file)
+            except KeyFileError as exc:
+                raise ConfigError(str(self.config.source), "audit.sealing_key_file", str(exc)) from None
         if audit.sealing_key_env is not None:
             key = load_key_bytes(self.config, None, audit.sealing_key_env, "audit.sealing_key_env", 32)
             if len(key) != 32:
@@ -334,10 +388,22 @@ class HubRuntime:
             await asyncio.to_thread(self.identity.load)
         except IdentityError as exc:  # lookups report it; the rest of the hub can serve
             log.warning("identity index not loaded: %s", exc)
+        source = str(self.config.source)
         if self.audit_writer is not None:  # no audit log, no service: fail at start, not per request
-            await asyncio.to_thread(self.audit_writer.wait_ready)
+            try:
+                await asyncio.to_thread(self.audit_writer.wait_ready)
+            except AuditError as exc:
+                raise ConfigError(
+                    source, self._audit_url_key(), f"cannot open the audit log {describe_url(self.config.audit_url)}: {exc}"
+                ) from None
         if self.decision_log_process is not None:  # likewise the decision log
-            await asyncio.to_thread(self.decision_log_process.wait_ready)
+            try:
+                await asyncio.to_thread(self.decision_log_process.wait_ready)
+            except PolicyError as exc:
+                raise ConfigError(
+                    source, "database.url",
+                    f"cannot open the decision log {describe_url(self.config.database.url)}: {exc}",
+                ) from None
         credentials = self._channel_credentials()
         checks = self._certificate_checks()
         if self.config.tls is not None and self.config.tls.crl_file is None:
@@ -404,7 +470,12 @@ class HubRuntime:
         except RuntimeError:  # grpc: "Failed to bind to address ..."
             port = 0
         if port == 0:
-            raise ConfigError(str(self.config.source), "hub.listen", "could not bind the address (in use?)")
+            raise ConfigError(
+                str(self.config.source),
+                "hub.listen",
+                "could not bind the address (in use, not an address of this machine, or a host name that "
+                "does not resolve)",
+            )
         await server.start()
         await mark_serving(health, SERVICE_NAMES)
         self.server, self.port = server, port

@@ -56,9 +56,17 @@ async def serve(
     stop: asyncio.Event | None = None,
 ) -> None:
     """Start ``runtime``; with ``link_every >= 0`` also link now and then every
-    ``link_every`` seconds (0: only now; negative: never, another process links).
-    Serves until the server terminates or ``stop`` is set, then stops the runtime."""
-    port = await runtime.start()
+    ``link_every`` seconds (0: only now, at start; negative: never, another process links).
+    Serves until the server terminates or ``stop`` is set, then stops the runtime.
+    If the start fails, what was started is stopped and the error is raised."""
+    try:
+        port = await runtime.start()
+    except BaseException:
+        try:
+            await runtime.stop()
+        except Exception:  # the start error is the one to report
+            log.exception("stopping after a failed start")
+        raise
     on_started(port)
 
     async def relink() -> None:
@@ -73,17 +81,42 @@ async def serve(
                 return
             await asyncio.sleep(link_every)
 
-    waits = [asyncio.create_task(relink())]
+    linking = asyncio.create_task(relink())
     assert runtime.server is not None
+    # Not cancelled before the server has stopped: grpc.aio's wait_for_termination awaits the
+    # server's own shutdown future, so cancelling it would cancel server.stop() too.
     ends = [asyncio.create_task(runtime.server.wait_for_termination())]
     if stop is not None:
         ends.append(asyncio.create_task(stop.wait()))
     try:
         await asyncio.wait(ends, return_when=asyncio.FIRST_COMPLETED)
     finally:
-        for task in (*waits, *ends):
-            task.cancel()
-        await runtime.stop()
+        linking.cancel()
+        try:
+            await runtime.stop()
+        finally:
+            for task in ends:
+                task.cancel()
+            await asyncio.gather(*ends, return_exceptions=True)
+
+
+async def serve_until_signalled(
+    runtime: HubRuntime,
+    *,
+    link_every: float,
+    on_link: Callable[[LinkReport], None],
+    on_started: Callable[[int], None],
+) -> None:
+    """:func:`serve` until SIGTERM or SIGINT, then stop the runtime gracefully."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await serve(runtime, link_every=link_every, on_link=on_link, on_started=on_started, stop=stop)
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
 
 
 def run_worker(config_path: str, index: int, link_every: float, port: int | None, conn: Connection) -> None:
@@ -105,20 +138,20 @@ def run_worker(config_path: str, index: int, link_every: float, port: int | None
     runtime.share_port = True
 
     async def main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
-        await serve(
+        await serve_until_signalled(
             runtime,
             link_every=link_every if index == 0 else -1.0,
             on_link=lambda report: log.info("linkage: %s", report.summary),
             on_started=lambda bound: conn.send(("started", bound)),
-            stop=stop,
         )
 
     try:
         asyncio.run(main())
+    except HubError as exc:  # e.g. the port could not be bound: the message names file and key
+        try:
+            conn.send(("error", str(exc)))
+        except (BrokenPipeError, OSError):
+            pass
     except Exception as exc:
         log.exception("worker %d failed", index)
         try:

@@ -17,7 +17,15 @@ def register(subparsers: Any) -> None:
         type=float,
         default=300.0,
         metavar="SECONDS",
-        help="pull linkage encodings from the adapters and resolve every SECONDS (0: only at start)",
+        help="pull linkage encodings from the adapters and resolve at start and then every SECONDS "
+        "(default 300); 0: once at start only; a negative value (--link-every -1), like --no-link: never",
+    )
+    serve.add_argument(
+        "--no-link",
+        dest="link_every",
+        action="store_const",
+        const=-1.0,
+        help="never run linkage in this process (another replica links; docs/operations.md)",
     )
     serve.add_argument(
         "--workers",
@@ -45,15 +53,34 @@ def _load(path: str) -> Any:
         raise CommandError(str(exc)) from None
 
 
-def _runtime(path: str) -> Any:
+def _startup_error(path: str, exc: BaseException) -> Any:
+    """A CommandError (one line, exit 2) for a failure of the hub to start on ``path``."""
     from hub.errors import ConfigError
-    from hub.runtime import HubRuntime
     from pingan.cli import CommandError
 
+    if isinstance(exc, ConfigError):  # names the file and key already
+        return CommandError(str(exc))
+    return CommandError(f"{path}: {exc}")
+
+
+def _startup_errors() -> tuple[type[BaseException], ...]:
+    """The project's error bases a start can end in: shown as one line, never as a traceback."""
+    from audit.errors import AuditError
+    from hub.errors import HubError
+    from hub.policy.errors import PolicyError
+    from pingan.tls.errors import TlsConfigError
+
+    return (HubError, AuditError, PolicyError, TlsConfigError)
+
+
+def _runtime(path: str) -> Any:
+    from hub.runtime import HubRuntime
+
+    config = _load(path)
     try:
-        return HubRuntime.create(_load(path))
-    except ConfigError as exc:
-        raise CommandError(str(exc)) from None
+        return HubRuntime.create(config)
+    except _startup_errors() as exc:
+        raise _startup_error(path, exc) from None
 
 
 def _print_link(report: Any) -> None:
@@ -91,20 +118,24 @@ def _serve(args: argparse.Namespace) -> int:
         return _serve_workers(args)
     if args.workers < 1:
         raise CommandError(f"--workers must be at least 1, got {args.workers}")
-    from hub.workers import serve
+    from hub.workers import serve_until_signalled
 
     runtime = _runtime(args.config)
     try:
+        # SIGTERM and SIGINT stop the runtime gracefully (the server's grace period, then the
+        # audit and decision-log writers are closed) and end with status 0.
         asyncio.run(
-            serve(
+            serve_until_signalled(
                 runtime,
                 link_every=args.link_every,
                 on_link=_print_link,
                 on_started=lambda port: print(f"pingan hub listening on port {port}", flush=True),
             )
         )
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # before the signal handlers are installed
         pass
+    except _startup_errors() as exc:  # last resort: e.g. hub.listen or a [tls] file, found at start
+        raise _startup_error(args.config, exc) from None
     return 0
 
 
