@@ -161,9 +161,11 @@ class AdapterCertificateCheck:
 
 
 def _unreadable(exc: TlsProbeError) -> Refusal:
+    """The refusal callers see in a section's reason: what happened, never the address or
+    the transport's words (``_note`` logs those for the operator)."""
     if exc.unreachable:
-        return Refusal(False, f"adapter unreachable (certificate not checked): {exc}")
-    return Refusal(False, f"certificate not acceptable: {exc}")
+        return Refusal(False, "adapter unreachable (certificate not checked)")
+    return Refusal(False, "certificate not acceptable (see the hub's log)")
 
 
 def _swallow(task: asyncio.Task[int]) -> None:

@@ -149,13 +149,16 @@ def test_an_unusable_crl_refuses_every_adapter(
     assert refusal is not None and refusal.revoked
 
 
-def test_an_adapter_whose_certificate_cannot_be_read_is_refused(ca: CertificateAuthority, hub_context) -> None:  # type: ignore[no-untyped-def]
+def test_an_adapter_whose_certificate_cannot_be_read_is_refused(ca: CertificateAuthority, hub_context, caplog) -> None:  # type: ignore[no-untyped-def]
+    caplog.set_level(logging.INFO, logger="hub.departments.certificate_check")
     revoked = RevocationList(ca.crl_file, ca.cert_file)
     address = f"127.0.0.1:{_free_port()}"
     check = AdapterCertificateCheck("justice", address, hub_context, identity_host("adapter", "justice"), revoked)
     refusal = asyncio.run(check.refusal(2.0))
     assert refusal is not None and not refusal.revoked
-    assert "adapter unreachable" in refusal.message and address in refusal.message
+    # The refusal is a section's reason, which callers read: the address is the operator's, in the log.
+    assert refusal.message == "adapter unreachable (certificate not checked)"
+    assert address in caplog.text
 
 
 def test_a_down_adapter_is_logged_once_and_a_wrong_certificate_is_a_warning(
@@ -181,6 +184,8 @@ def test_a_down_adapter_is_logged_once_and_a_wrong_certificate_is_a_warning(
     assert all(r is not None and not r.revoked and "adapter unreachable" in r.message for r in unreachable)  # type: ignore[attr-defined]
     assert impostor_refusal is not None and not impostor_refusal.revoked  # type: ignore[attr-defined]
     assert impostor_refusal.message.startswith("certificate not acceptable")  # type: ignore[attr-defined]
+    # Refusals become section reasons callers read: no address, no transport details.
+    assert not any("127.0.0.1" in r.message for r in (*unreachable, impostor_refusal))  # type: ignore[attr-defined]
     records = [(r.levelno, r.getMessage()) for r in caplog.records]
     assert sum(1 for _, m in records if "adapter justice: certificate not checked" in m) == 1
     assert [level for level, m in records if "certificate not acceptable" in m] == [logging.WARNING]
